@@ -1,0 +1,143 @@
+package state
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T) *DB {
+	t.Helper()
+	d, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestReopenKeepsSchemaAndRows(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := d.EnsureFolder(ctx, "work", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := d.Begin(ctx)
+	f.UIDValidity, f.UIDNext, f.HighestModSeq = 7, 10, 99
+	if err := tx.SaveFolder(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.PutPair(f.ID, Pair{UID: 3, Key: "k3", Flags: "S", Size: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d, err = Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fs, err := d.Folders(ctx, "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := fs["INBOX"]
+	if g == nil || g.UIDValidity != 7 || g.UIDNext != 10 || g.HighestModSeq != 99 {
+		t.Fatalf("folder after reopen = %+v", g)
+	}
+	ps, _ := d.Pairs(ctx, g.ID)
+	if len(ps) != 1 || ps[0].Key != "k3" || ps[0].Flags != "S" {
+		t.Fatalf("pairs = %+v", ps)
+	}
+}
+
+func TestPutPairReplaces(t *testing.T) {
+	ctx := context.Background()
+	d := open(t)
+	f, _ := d.EnsureFolder(ctx, "c", "INBOX")
+	steps := []struct {
+		put  Pair
+		want int
+	}{
+		{Pair{UID: 1, Key: "a", Flags: ""}, 1},
+		{Pair{UID: 2, Key: "b", Flags: "S"}, 2},
+		{Pair{UID: 1, Key: "a", Flags: "FS"}, 2}, // same uid+key: replaced
+		{Pair{UID: 5, Key: "b", Flags: "S"}, 2},  // same key, new uid: replaced
+		{Pair{UID: 0, Key: "c", Flags: ""}, 3},   // tombstones allowed many
+		{Pair{UID: 9, Key: "", Flags: ""}, 4},
+	}
+	for i, s := range steps {
+		tx, _ := d.Begin(ctx)
+		if err := tx.PutPair(f.ID, s.put); err != nil {
+			t.Fatal(err)
+		}
+		tx.Commit()
+		ps, _ := d.Pairs(ctx, f.ID)
+		if len(ps) != s.want {
+			t.Fatalf("step %d: %d pairs %+v, want %d", i, len(ps), ps, s.want)
+		}
+	}
+	tx, _ := d.Begin(ctx)
+	tx.DeletePair(f.ID, 5, "")
+	tx.DeletePair(f.ID, 0, "c")
+	tx.Commit()
+	ps, _ := d.Pairs(ctx, f.ID)
+	if len(ps) != 2 {
+		t.Fatalf("after delete: %+v", ps)
+	}
+}
+
+func TestJournalAndPOP(t *testing.T) {
+	ctx := context.Background()
+	d := open(t)
+	tx, _ := d.Begin(ctx)
+	e := &Entry{FolderID: 1, Op: "fetch", UID: 4, Key: "k"}
+	if err := tx.AddJournal(e); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1700000000, 0)
+	tx.POPRecord("isp", UIDL{UIDL: "u1", FirstSeen: now, DeliveredKey: "k1"})
+	tx.Commit()
+	j, _ := d.Journal(ctx, 0)
+	if len(j) != 1 || j[0].Op != "fetch" || j[0].UID != 4 {
+		t.Fatalf("journal = %+v", j)
+	}
+	tx, _ = d.Begin(ctx)
+	tx.DoneJournal(e.ID)
+	tx.Commit()
+	if j, _ := d.Journal(ctx, 0); len(j) != 0 {
+		t.Fatalf("journal after done = %+v", j)
+	}
+	seen, _ := d.POPSeen(ctx, "isp")
+	if u := seen["u1"]; u.DeliveredKey != "k1" || !u.FirstSeen.Equal(now) || u.Status != "delivered" {
+		t.Fatalf("uidl = %+v", u)
+	}
+	tx, _ = d.Begin(ctx)
+	tx.POPForget("isp", "u1")
+	tx.Commit()
+	if n, _ := d.POPCount(ctx, "isp"); n != 0 {
+		t.Fatalf("count after forget = %d", n)
+	}
+}
+
+func TestTargets(t *testing.T) {
+	ctx := context.Background()
+	d := open(t)
+	t0 := time.Unix(1700000000, 0)
+	d.RecordTarget(ctx, Target{Name: "work", Kind: "channel", LastStart: t0, LastEnd: t0.Add(time.Second), OK: true, Counts: `{"fetched":3}`})
+	d.RecordTarget(ctx, Target{Name: "work", Kind: "channel", LastStart: t0.Add(time.Hour), LastEnd: t0.Add(time.Hour), OK: false, Error: "boom", Counts: `{}`})
+	ts, err := d.Targets(ctx)
+	if err != nil || len(ts) != 1 {
+		t.Fatal(ts, err)
+	}
+	if ts[0].OK || ts[0].Error != "boom" || !ts[0].LastSuccess.Equal(t0.Add(time.Second)) {
+		t.Fatalf("target = %+v", ts[0])
+	}
+}
