@@ -1,0 +1,481 @@
+// Package syncer reconciles the folders of a channel between an IMAP
+// account and a Maildir tree. Plan is pure: from the last synced state and
+// what changed on each side it computes an ordered list of actions. The
+// executor (exec.go) applies them through the journal in the state DB.
+package syncer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/mdsync/mdsync/state"
+)
+
+// SyncedFlags are the Maildir flag letters that have an IMAP equivalent
+// and are synchronised: D draft, F flagged, P passed ($Forwarded),
+// R replied (\Answered), S seen, T trashed (\Deleted).
+const SyncedFlags = "DFPRST"
+
+// Op is the kind of an action.
+type Op string
+
+// The actions a plan is made of.
+const (
+	OpFetch         Op = "fetch"         // download UID into the Maildir with Flags
+	OpAppend        Op = "append"        // upload local Key with Flags
+	OpStoreFlags    Op = "store"         // set Add / remove Remove on the server's UID
+	OpSetLocalFlags Op = "set-flags"     // rename local Key to carry Flags
+	OpDeleteLocal   Op = "delete-local"  // remove local Key (expunged on the server)
+	OpExpunge       Op = "expunge"       // \Deleted + UID EXPUNGE of UID (deleted locally)
+	OpMove          Op = "move"          // MOVE UID from Folder to DstFolder (moved locally)
+	OpLink          Op = "link"          // record that UID and Key are the same message
+	OpForget        Op = "forget"        // drop the pair: gone on both sides
+	OpTombstone     Op = "keep-one-side" // deleted on one side, policy keeps the other
+	OpUpdateBase    Op = "update-base"   // both sides already agree on new flags
+	OpCreateLocal   Op = "create-local"  // folder-level: mkdir in the Maildir
+	OpCreateRemote  Op = "create-remote" // folder-level: CREATE on the server
+	OpSkipFolder    Op = "skip-folder"   // folder-level: not synced, with Reason
+	OpRemoveLocal   Op = "remove-local"  // folder-level: folder gone on the server, remove = maildir|both
+	OpRemoveRemote  Op = "remove-remote" // folder-level: folder gone locally, remove = imap|both
+	OpBlockedFolder Op = "blocked"       // mass-deletion guard held the folder back
+)
+
+// Action is one step of a plan.
+type Action struct {
+	Op        Op
+	Folder    string
+	UID       uint32
+	Key       string
+	Flags     string // resulting synced flags (fetch, append, set-flags, link, move)
+	Add       string // store: letters to add on the server
+	Remove    string // store: letters to remove on the server
+	DstFolder string // move
+	DstKey    string // move: the key in the destination folder
+	Base      string // the previous base flags, when it matters
+	Reason    string
+}
+
+// String renders an action as one line of --dry-run output.
+func (a Action) String() string {
+	switch a.Op {
+	case OpFetch:
+		return fmt.Sprintf("fetch    uid %d -> maildir [%s]", a.UID, a.Flags)
+	case OpAppend:
+		return fmt.Sprintf("append   %s -> server [%s]", a.Key, a.Flags)
+	case OpStoreFlags:
+		s := ""
+		if a.Add != "" {
+			s += " +" + a.Add
+		}
+		if a.Remove != "" {
+			s += " -" + a.Remove
+		}
+		return fmt.Sprintf("store    uid %d%s", a.UID, s)
+	case OpSetLocalFlags:
+		return fmt.Sprintf("flags    %s [%s]", a.Key, a.Flags)
+	case OpDeleteLocal:
+		return fmt.Sprintf("delete   %s (expunged on server, uid %d)", a.Key, a.UID)
+	case OpExpunge:
+		return fmt.Sprintf("expunge  uid %d (deleted locally: %s)", a.UID, a.Key)
+	case OpMove:
+		return fmt.Sprintf("move     uid %d -> %q (moved locally: %s)", a.UID, a.DstFolder, a.DstKey)
+	case OpLink:
+		return fmt.Sprintf("link     uid %d = %s [%s]", a.UID, a.Key, a.Flags)
+	case OpForget:
+		return fmt.Sprintf("forget   uid %d / %s (gone on both sides)", a.UID, a.Key)
+	case OpTombstone:
+		return fmt.Sprintf("keep     uid %d / %s (%s)", a.UID, a.Key, a.Reason)
+	case OpUpdateBase:
+		return fmt.Sprintf("agree    uid %d = %s [%s]", a.UID, a.Key, a.Flags)
+	default:
+		if a.Reason != "" {
+			return fmt.Sprintf("%-8s %s", a.Op, a.Reason)
+		}
+		return string(a.Op)
+	}
+}
+
+// Local is a message seen in the Maildir.
+type Local struct {
+	Key         string
+	Flags       string
+	Fingerprint string // only set when the executor computed it (move detection)
+}
+
+// FolderInput is everything the planner needs to know about one folder.
+type FolderInput struct {
+	Name  string
+	Pairs []state.Pair
+
+	// Local holds the whole local scan; when LocalUnchanged is set, Local is
+	// ignored and every pair's key is taken as present with its base flags.
+	Local          map[string]Local
+	LocalUnchanged bool
+
+	// RemoteUIDs is the set of every UID on the server; when RemoteUnchanged
+	// is set it is ignored and every pair's UID is taken as present.
+	RemoteUIDs      map[uint32]bool
+	RemoteUnchanged bool
+	// RemoteFlags holds the flags (as Maildir letters) of the messages whose
+	// flags changed since the last sync, and of every new message.
+	RemoteFlags map[uint32]string
+
+	// UIDValidityChanged means the UIDs of Pairs are void: pairs are matched
+	// again through Matches (by content), by key.
+	UIDValidityChanged bool
+	// Matches links unpaired local keys to unpaired server UIDs that hold the
+	// same message (found by Message-ID and size, or fingerprint).
+	Matches map[string]uint32
+}
+
+// Policy holds the per-channel settings the planner obeys.
+type Policy struct {
+	Expunge          string // both | imap | maildir | none
+	MaxDeletePercent int
+	MaxDeleteCount   int // used when >= 0
+	ForceDelete      map[string]bool
+}
+
+// FolderPlan is the plan of one folder.
+type FolderPlan struct {
+	Name    string
+	Actions []Action
+	Blocked string // non-empty: the mass-deletion guard held the folder back
+}
+
+// Merge is the three-way merge of one message's flags, flag by flag: a
+// change on one side wins; when both sides changed a flag they agree (a flag
+// is either set or not). With no base (a message new on both sides) the
+// result is the union: a flag set on either side stays set. Letters outside
+// SyncedFlags in local are kept on the local side only and are not part of
+// the result.
+func Merge(base, local, remote string) string {
+	var b strings.Builder
+	for _, f := range SyncedFlags {
+		bs, ls, rs := strings.ContainsRune(base, f), strings.ContainsRune(local, f), strings.ContainsRune(remote, f)
+		v := bs
+		switch {
+		case ls != bs:
+			// a local change wins; if both changed they changed the same way
+			v = ls
+		case rs != bs:
+			v = rs
+		}
+		if v {
+			b.WriteRune(f)
+		}
+	}
+	return b.String()
+}
+
+// Synced keeps only the letters of SyncedFlags, sorted.
+func Synced(flags string) string {
+	var b strings.Builder
+	for _, f := range SyncedFlags {
+		if strings.ContainsRune(flags, f) {
+			b.WriteRune(f)
+		}
+	}
+	return b.String()
+}
+
+// WithLocalExtras returns synced flags plus the non-synced letters of local
+// (keyword letters such as Dovecot's lowercase ones), sorted.
+func WithLocalExtras(synced, local string) string {
+	rs := []rune(synced)
+	for _, r := range local {
+		if !strings.ContainsRune(SyncedFlags, r) && !strings.ContainsRune(string(rs), r) {
+			rs = append(rs, r)
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i] < rs[j] })
+	return string(rs)
+}
+
+func diff(from, to string) (add, remove string) {
+	for _, f := range SyncedFlags {
+		a, b := strings.ContainsRune(from, f), strings.ContainsRune(to, f)
+		if b && !a {
+			add += string(f)
+		}
+		if a && !b {
+			remove += string(f)
+		}
+	}
+	return
+}
+
+func propagatesLocalDeletes(p Policy) bool  { return p.Expunge == "both" || p.Expunge == "imap" }
+func propagatesRemoteDeletes(p Policy) bool { return p.Expunge == "both" || p.Expunge == "maildir" }
+
+// PlanFolder plans one folder on its own (no cross-folder moves).
+func PlanFolder(in FolderInput, p Policy) FolderPlan {
+	return Plan([]FolderInput{in}, p)[0]
+}
+
+// Plan plans every folder of a channel. Messages that vanished from one
+// local folder and appeared in another (same key, or same fingerprint) become
+// server-side moves instead of an upload plus an expunge.
+func Plan(ins []FolderInput, p Policy) []FolderPlan {
+	plans := make([]FolderPlan, len(ins))
+	type gone struct {
+		folder int
+		idx    int // index in plans[folder].Actions of the expunge
+		pair   state.Pair
+	}
+	goneByKey := map[string]gone{}
+	goneByFP := map[string]gone{}
+	for i, in := range ins {
+		plans[i] = planOne(in, p)
+		for j, a := range plans[i].Actions {
+			if a.Op != OpExpunge {
+				continue
+			}
+			for _, pr := range in.Pairs {
+				if pr.UID == a.UID {
+					g := gone{i, j, pr}
+					goneByKey[pr.Key] = g
+					if pr.Fingerprint != "" {
+						goneByFP[pr.Fingerprint] = g
+					}
+					break
+				}
+			}
+		}
+	}
+	if len(goneByKey) > 0 {
+		// Turn append(dst) + expunge(src) of the same message into a move.
+		drop := map[[2]int]bool{}
+		for i, in := range ins {
+			for j, a := range plans[i].Actions {
+				if a.Op != OpAppend {
+					continue
+				}
+				g, ok := goneByKey[a.Key]
+				if !ok {
+					if fp := in.Local[a.Key].Fingerprint; fp != "" {
+						g, ok = goneByFP[fp]
+					}
+				}
+				if !ok || g.folder == i || drop[[2]int{g.folder, g.idx}] {
+					continue
+				}
+				drop[[2]int{g.folder, g.idx}] = true
+				delete(goneByKey, g.pair.Key)
+				if g.pair.Fingerprint != "" {
+					delete(goneByFP, g.pair.Fingerprint)
+				}
+				plans[i].Actions[j] = Action{Op: OpSkipFolder} // placeholder removed below
+				drop[[2]int{i, j}] = true
+				plans[g.folder].Actions[g.idx] = Action{
+					Op: OpMove, Folder: ins[g.folder].Name, UID: g.pair.UID, Key: g.pair.Key,
+					DstFolder: in.Name, DstKey: a.Key, Flags: a.Flags, Base: g.pair.Flags,
+				}
+				delete(drop, [2]int{g.folder, g.idx})
+			}
+		}
+		for i := range plans {
+			var kept []Action
+			for j, a := range plans[i].Actions {
+				if drop[[2]int{i, j}] {
+					continue
+				}
+				kept = append(kept, a)
+			}
+			plans[i].Actions = kept
+		}
+	}
+	for i := range plans {
+		guard(&plans[i], len(ins[i].Pairs), p)
+		sortActions(plans[i].Actions)
+	}
+	return plans
+}
+
+func planOne(in FolderInput, p Policy) FolderPlan {
+	fp := FolderPlan{Name: in.Name}
+	add := func(a Action) {
+		a.Folder = in.Name
+		fp.Actions = append(fp.Actions, a)
+	}
+	pairedKey := map[string]bool{}
+	pairedUID := map[uint32]bool{}
+	matchedUID := map[uint32]string{}
+	for k, u := range in.Matches {
+		matchedUID[u] = k
+	}
+	localOf := func(key string, base string) (Local, bool) {
+		if key == "" {
+			return Local{}, false
+		}
+		if in.LocalUnchanged {
+			return Local{Key: key, Flags: base}, true
+		}
+		l, ok := in.Local[key]
+		return l, ok
+	}
+	remoteOf := func(uid uint32, base string) (string, bool) {
+		if uid == 0 {
+			return "", false
+		}
+		if !in.RemoteUnchanged && !in.RemoteUIDs[uid] {
+			return "", false
+		}
+		if f, ok := in.RemoteFlags[uid]; ok {
+			return f, true
+		}
+		return base, true
+	}
+
+	for _, pr := range in.Pairs {
+		if in.UIDValidityChanged {
+			// The old UID means nothing now: the server side of this pair is
+			// the content match of its key. Unmatched local files are
+			// uploaded again below (never a loss); the executor drops every
+			// old pair first, so forgetting here needs no action.
+			u, ok := in.Matches[pr.Key]
+			if pr.Key == "" || !ok {
+				continue
+			}
+			pr.UID = u
+		}
+		uid := pr.UID
+		if pr.Key != "" {
+			pairedKey[pr.Key] = true
+		}
+		if uid != 0 {
+			pairedUID[uid] = true
+		}
+		l, lok := localOf(pr.Key, pr.Flags)
+		r, rok := remoteOf(uid, pr.Flags)
+		switch {
+		case !lok && !rok:
+			add(Action{Op: OpForget, UID: pr.UID, Key: pr.Key})
+		case !lok && rok:
+			if pr.Key == "" { // tombstone: deleted locally earlier, kept on server
+				continue
+			}
+			if propagatesLocalDeletes(p) {
+				add(Action{Op: OpExpunge, UID: uid, Key: pr.Key, Base: pr.Flags})
+			} else {
+				add(Action{Op: OpTombstone, UID: uid, Reason: "deleted locally; expunge policy keeps it on the server"})
+			}
+		case lok && !rok:
+			if pr.UID == 0 { // tombstone: expunged on the server earlier, kept locally
+				continue
+			}
+			if propagatesRemoteDeletes(p) {
+				add(Action{Op: OpDeleteLocal, UID: pr.UID, Key: pr.Key})
+			} else {
+				add(Action{Op: OpTombstone, Key: pr.Key, Reason: "expunged on the server; expunge policy keeps it locally"})
+			}
+		default:
+			ls := Synced(l.Flags)
+			m := Merge(pr.Flags, ls, r)
+			changed := false
+			if m != r {
+				a, rm := diff(r, m)
+				add(Action{Op: OpStoreFlags, UID: uid, Key: pr.Key, Add: a, Remove: rm, Flags: m, Base: pr.Flags})
+				changed = true
+			}
+			if m != ls {
+				add(Action{Op: OpSetLocalFlags, UID: uid, Key: pr.Key, Flags: m, Base: pr.Flags})
+				changed = true
+			}
+			if in.UIDValidityChanged {
+				add(Action{Op: OpLink, UID: uid, Key: pr.Key, Flags: m})
+			} else if !changed && m != pr.Flags {
+				add(Action{Op: OpUpdateBase, UID: uid, Key: pr.Key, Flags: m})
+			}
+		}
+	}
+
+	// Messages new on both sides that are the same message.
+	for k, u := range in.Matches {
+		if pairedKey[k] || pairedUID[u] {
+			continue
+		}
+		l, lok := in.Local[k]
+		if !lok || (!in.RemoteUnchanged && !in.RemoteUIDs[u]) {
+			continue
+		}
+		pairedKey[k], pairedUID[u] = true, true
+		ls, r := Synced(l.Flags), in.RemoteFlags[u]
+		m := Merge("", ls, r) // union: neither side has a base
+		if m != r {
+			a, _ := diff(r, m)
+			add(Action{Op: OpStoreFlags, UID: u, Key: k, Add: a, Flags: m})
+		}
+		if m != ls {
+			add(Action{Op: OpSetLocalFlags, UID: u, Key: k, Flags: m})
+		}
+		add(Action{Op: OpLink, UID: u, Key: k, Flags: m})
+	}
+
+	if !in.RemoteUnchanged {
+		for u := range in.RemoteUIDs {
+			if pairedUID[u] {
+				continue
+			}
+			add(Action{Op: OpFetch, UID: u, Flags: in.RemoteFlags[u]})
+		}
+	}
+	if !in.LocalUnchanged {
+		for k, l := range in.Local {
+			if pairedKey[k] {
+				continue
+			}
+			add(Action{Op: OpAppend, Key: k, Flags: Synced(l.Flags)})
+		}
+	}
+	return fp
+}
+
+// guard applies the mass-deletion limit: a folder whose plan deletes too
+// much on either side is held back whole.
+func guard(fp *FolderPlan, size int, p Policy) {
+	if p.ForceDelete[fp.Name] {
+		return
+	}
+	var local, remote int
+	for _, a := range fp.Actions {
+		switch a.Op {
+		case OpDeleteLocal:
+			local++
+		case OpExpunge:
+			remote++
+		}
+	}
+	limit := -1
+	if p.MaxDeleteCount >= 0 {
+		limit = p.MaxDeleteCount
+	} else if size > 20 {
+		limit = size * p.MaxDeletePercent / 100
+	}
+	if limit < 0 || (local <= limit && remote <= limit) {
+		return
+	}
+	side, n := "local", local
+	if remote > local {
+		side, n = "server", remote
+	}
+	what := map[string]string{"local": "messages expunged on the server would be deleted locally", "server": "messages missing locally would be expunged on the server"}[side]
+	fp.Blocked = fmt.Sprintf("%d of %d %s (limit %d); folder left untouched. If this is intended, run again with --force-delete %q", n, size, what, limit, fp.Name)
+	fp.Actions = nil
+}
+
+var opOrder = map[Op]int{OpForget: 0, OpTombstone: 1, OpLink: 2, OpUpdateBase: 3, OpDeleteLocal: 4, OpExpunge: 5, OpMove: 6, OpStoreFlags: 7, OpSetLocalFlags: 8, OpFetch: 9, OpAppend: 10}
+
+func sortActions(as []Action) {
+	sort.SliceStable(as, func(i, j int) bool {
+		a, b := as[i], as[j]
+		if opOrder[a.Op] != opOrder[b.Op] {
+			return opOrder[a.Op] < opOrder[b.Op]
+		}
+		if a.UID != b.UID {
+			return a.UID < b.UID
+		}
+		return a.Key < b.Key
+	})
+}
