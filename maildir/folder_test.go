@@ -244,13 +244,13 @@ func TestScan(t *testing.T) {
 	before := listDir(t, f)
 
 	want := map[string]Message{
-		"a":            {Key: "a", Flags: "S", Name: "a:2,S", Size: 3},
-		"b":            {Key: "b", Flags: "FS", Name: "b!2,SF", Size: 2},
-		"c,S=5,W=6":    {Key: "c,S=5,W=6", Flags: "RSab", Name: "c,S=5,W=6:2,RSab", Size: 1},
-		"d":            {Key: "d", Name: "d", Size: 14},
-		"e":            {Key: "e", New: true, Name: "e", Size: 4},
-		"f":            {Key: "f", Flags: "T", New: true, Name: "f:2,T", Size: 11},
-		"g":            {Key: "g", Flags: "F", Name: "g:2,F", Size: 5},
+		"a":         {Key: "a", Flags: "S", Name: "a:2,S", Size: 3},
+		"b":         {Key: "b", Flags: "FS", Name: "b!2,SF", Size: 2},
+		"c,S=5,W=6": {Key: "c,S=5,W=6", Flags: "RSab", Name: "c,S=5,W=6:2,RSab", Size: 1},
+		"d":         {Key: "d", Name: "d", Size: 14},
+		"e":         {Key: "e", New: true, Name: "e", Size: 4},
+		"f":         {Key: "f", Flags: "T", New: true, Name: "f:2,T", Size: 11},
+		"g":         {Key: "g", Flags: "F", Name: "g:2,F", Size: 5},
 	}
 	for _, stat := range []bool{true, false} {
 		msgs, warns, err := f.scan(stat)
