@@ -749,3 +749,40 @@ func TestQuitCommitsAndCloses(t *testing.T) {
 		t.Error("Noop after Quit succeeded")
 	}
 }
+
+func TestStartTLSRefusals(t *testing.T) {
+	_, pool := selfSigned(t)
+	tests := []struct {
+		name   string
+		reply  string // raw bytes after STLS
+		usable bool
+	}{
+		// Plaintext injected after +OK must not be read as if it came over TLS.
+		{name: "data injected before handshake", reply: "+OK\r\n+OK injected\r\n"},
+		{name: "-ERR keeps the plain session", reply: "-ERR TLS not available\r\n", usable: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := fakeServer(t, func(s *sconn) {
+				s.send(greeting)
+				s.expect("STLS")
+				s.raw(tt.reply)
+				if line, ok := s.readLine(); ok && line == "NOOP" {
+					s.send("+OK")
+				}
+				s.waitClose()
+			})
+			c := dial(t, addr, Options{TLSConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}})
+			err := c.StartTLS(context.Background())
+			if err == nil {
+				t.Fatal("StartTLS succeeded")
+			}
+			if c.IsTLS() {
+				t.Error("IsTLS after failed STLS")
+			}
+			if nerr := c.Noop(context.Background()); (nerr == nil) != tt.usable {
+				t.Errorf("Noop after failed STLS = %v, usable want %v", nerr, tt.usable)
+			}
+		})
+	}
+}
