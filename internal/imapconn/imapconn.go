@@ -1,0 +1,290 @@
+// Package imapconn opens authenticated IMAP connections the way mdsync
+// wants them: TLS verified (implicit or STARTTLS), a password never sent in
+// the clear unless the config allowed it, a deadline on every wait, and a
+// protocol trace with the credentials redacted.
+package imapconn
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// Options say where and how to connect.
+type Options struct {
+	Host           string
+	Port           int
+	TLS            string // implicit | starttls | none
+	CAFile         string // extra trusted CA (PEM), e.g. for a self-signed server
+	User, Password string
+	Timeout        time.Duration // for every wait on the server
+	Debug          io.Writer     // protocol trace (credentials redacted), or nil
+	// UnilateralDataHandler receives EXISTS/EXPUNGE/FETCH pushed by the server.
+	UnilateralDataHandler *imapclient.UnilateralDataHandler
+}
+
+// Conn is a logged-in connection.
+type Conn struct {
+	*imapclient.Client
+	raw  net.Conn
+	Caps imap.CapSet
+}
+
+// Close logs out (briefly) and closes the connection.
+func (c *Conn) Close() error {
+	done := make(chan error, 1)
+	go func() { done <- c.Client.Logout().Wait() }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	c.raw.Close()
+	return c.Client.Close()
+}
+
+// Abort closes the socket at once: pending commands fail. Safe to call with
+// a literal being read.
+func (c *Conn) Abort() { c.raw.Close() }
+
+// Error kinds, for exit codes.
+var (
+	// ErrTemporary wraps failures worth retrying later (unreachable server,
+	// timeout, dropped connection).
+	ErrTemporary = errors.New("temporary failure")
+	// ErrAuth wraps a refused login.
+	ErrAuth = errors.New("login refused")
+	// ErrTLS wraps a certificate that does not verify.
+	ErrTLS = errors.New("TLS certificate not trusted")
+)
+
+// TLSConfig builds the verified TLS configuration for host.
+func TLSConfig(host, caFile string) (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s holds no PEM certificate", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// Classify wraps a dial/handshake error with one of the error kinds.
+func Classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var cv *tls.CertificateVerificationError
+	var ue x509.UnknownAuthorityError
+	var he x509.HostnameError
+	if errors.As(err, &cv) || errors.As(err, &ue) || errors.As(err, &he) {
+		return fmt.Errorf("%w: %v", ErrTLS, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("%w: %v", ErrTemporary, err)
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return fmt.Errorf("%w: %v", ErrTemporary, err)
+	}
+	return err
+}
+
+// Dial connects, secures and logs in.
+func Dial(ctx context.Context, o Options) (*Conn, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 60 * time.Second
+	}
+	addr := net.JoinHostPort(o.Host, fmt.Sprint(o.Port))
+	d := net.Dialer{Timeout: o.Timeout, KeepAlive: 15 * time.Second}
+	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, Classify(fmt.Errorf("connect to %s: %w", addr, err))
+	}
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	defer stop()
+	var conn net.Conn = raw
+	tcfg, err := TLSConfig(o.Host, o.CAFile)
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	if o.TLS == "implicit" {
+		tc := tls.Client(raw, tcfg)
+		tc.SetDeadline(time.Now().Add(o.Timeout))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, Classify(fmt.Errorf("TLS handshake with %s: %w", addr, err))
+		}
+		tc.SetDeadline(time.Time{})
+		conn = tc
+	}
+	dc := &deadlineConn{Conn: conn, timeout: o.Timeout}
+	opts := &imapclient.Options{UnilateralDataHandler: o.UnilateralDataHandler}
+	var redact *redactor
+	if o.Debug != nil {
+		redact = newRedactor(o.Debug, o.User, o.Password)
+		opts.DebugWriter = redact
+	}
+	var c *imapclient.Client
+	if o.TLS == "starttls" {
+		opts.TLSConfig = tcfg
+		c, err = imapclient.NewStartTLS(dc, opts)
+		if err != nil {
+			raw.Close()
+			return nil, Classify(fmt.Errorf("STARTTLS with %s: %w", addr, err))
+		}
+	} else {
+		c = imapclient.New(dc, opts)
+	}
+	fail := func(what string, err error) (*Conn, error) {
+		raw.Close()
+		c.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s %s: %w", what, addr, ctx.Err())
+		}
+		return nil, Classify(fmt.Errorf("%s %s: %w", what, addr, err))
+	}
+	if err := c.WaitGreeting(); err != nil {
+		return fail("greeting from", err)
+	}
+	caps, err := c.Capability().Wait()
+	if err != nil {
+		return fail("capabilities of", err)
+	}
+	if caps.Has(imap.CapLoginDisabled) {
+		raw.Close()
+		c.Close()
+		return nil, fmt.Errorf("%w: %s refuses LOGIN on this connection (LOGINDISABLED); use tls = \"implicit\" or \"starttls\"", ErrAuth, addr)
+	}
+	if err := c.Login(o.User, o.Password).Wait(); err != nil {
+		var ie *imap.Error
+		if errors.As(err, &ie) {
+			raw.Close()
+			c.Close()
+			return nil, fmt.Errorf("%w: %s as %q: %s", ErrAuth, addr, o.User, ie.Text)
+		}
+		return fail("login to", err)
+	}
+	caps, err = c.Capability().Wait()
+	if err != nil {
+		return fail("capabilities of", err)
+	}
+	return &Conn{Client: c, raw: raw, Caps: caps}, nil
+}
+
+// deadlineConn gives every read a deadline: go-imap waits for the start of
+// a response with no deadline at all, which would hang on a stalled server.
+// Writes push a pending automatic read deadline out, so that a long upload
+// does not time out the reader waiting for its answer.
+type deadlineConn struct {
+	net.Conn
+	timeout time.Duration
+	mu      sync.Mutex
+	auto    bool
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.auto = t.IsZero()
+	c.mu.Unlock()
+	if t.IsZero() {
+		t = time.Now().Add(c.timeout)
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	auto := c.auto
+	c.mu.Unlock()
+	if auto {
+		c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	}
+	return c.Conn.Write(p)
+}
+
+// redactor hides credentials in a protocol trace.
+type redactor struct {
+	mu      sync.Mutex
+	w       io.Writer
+	secrets [][]byte
+	buf     []byte
+}
+
+func newRedactor(w io.Writer, user, pass string) *redactor {
+	r := &redactor{w: w}
+	if pass != "" {
+		for _, s := range []string{
+			pass,
+			base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass)),
+			base64.StdEncoding.EncodeToString([]byte(user + "\x00" + user + "\x00" + pass)),
+		} {
+			r.secrets = append(r.secrets, []byte(s))
+		}
+	}
+	return r
+}
+
+func (r *redactor) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf = append(r.buf, p...)
+	for {
+		i := bytes.IndexByte(r.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := r.buf[:i+1]
+		r.w.Write(RedactLine(line, r.secrets))
+		r.buf = r.buf[i+1:]
+	}
+	if len(r.buf) > 64<<10 { // a body literal: flush it, redacted
+		r.w.Write(RedactLine(r.buf, r.secrets))
+		r.buf = r.buf[:0]
+	}
+	return len(p), nil
+}
+
+// RedactLine replaces secrets and the arguments of LOGIN in a trace line.
+func RedactLine(line []byte, secrets [][]byte) []byte {
+	out := line
+	for _, s := range secrets {
+		if len(s) > 0 && bytes.Contains(out, s) {
+			out = bytes.ReplaceAll(out, s, []byte("***"))
+		}
+	}
+	if f := strings.Fields(string(out)); len(f) >= 3 && strings.EqualFold(f[1], "LOGIN") {
+		out = []byte(f[0] + " LOGIN " + f[2] + " ***\r\n")
+	}
+	return out
+}
