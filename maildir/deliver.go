@@ -57,15 +57,20 @@ type DeliverOpts struct {
 	// Hash, if not nil, receives every byte written to the file.
 	Hash hash.Hash
 	// Key, if not empty, is used instead of a generated key. The delivery
-	// fails with fs.ErrExist if the folder already has a message with it.
+	// fails with fs.ErrExist if the folder already has a message with it
+	// (checked with Lookup, which reads new/ and cur/).
 	Key string
+	// TrustKey skips that check, for callers that already know from a Scan
+	// that Key is unused (a message with the same name would be replaced).
+	TrustKey bool
 	// NoDirSync skips the fsync of the target directory; the caller must
 	// call Folder.SyncDirs before recording the delivery anywhere durable.
 	NoDirSync bool
 }
 
 // Delivery is a message being written into a folder's tmp/. Write the
-// content, then call Commit, or Abort to discard it.
+// content, then call Commit, or Abort to discard it. A Delivery is for one
+// goroutine at a time.
 type Delivery struct {
 	f      *Folder
 	o      DeliverOpts
@@ -94,10 +99,12 @@ func (f *Folder) NewDelivery(o DeliverOpts) (*Delivery, error) {
 		if err := checkKey(key); err != nil {
 			return fail(err)
 		}
-		if _, found, err := f.Lookup(key); err != nil {
-			return fail(err)
-		} else if found {
-			return fail(fmt.Errorf("key %q: %w", key, fs.ErrExist))
+		if !o.TrustKey {
+			if _, found, err := f.Lookup(key); err != nil {
+				return fail(err)
+			} else if found {
+				return fail(fmt.Errorf("key %q: %w", key, fs.ErrExist))
+			}
 		}
 	} else {
 		var err error

@@ -101,27 +101,46 @@ func decodeLevel(comp string, pp bool) (string, error) {
 }
 
 // splitName splits an IMAP folder name into levels. delim 0 means the server
-// has no hierarchy (NIL delimiter): the whole name is one level.
+// has no hierarchy (NIL delimiter): the whole name is one level. A first
+// level of INBOX (in any case) is recognised before splitting, even if the
+// delimiter is one of its letters, and is always spelled "INBOX".
 func splitName(name string, delim rune) ([]string, error) {
 	if name == "" {
 		return nil, errors.New("empty folder name")
 	}
-	levels := []string{name}
-	if delim != 0 {
-		if !utf8.ValidRune(delim) {
-			return nil, fmt.Errorf("invalid hierarchy delimiter %q", delim)
+	if err := checkDelim(delim); err != nil {
+		return nil, err
+	}
+	var levels []string
+	rest := name
+	if len(name) >= 5 && strings.EqualFold(name[:5], "INBOX") {
+		if len(name) == 5 {
+			return []string{"INBOX"}, nil
 		}
-		levels = strings.Split(name, string(delim))
+		if delim != 0 && strings.HasPrefix(name[5:], string(delim)) {
+			levels = append(levels, "INBOX")
+			rest = name[5+len(string(delim)):]
+		}
+	}
+	if delim == 0 {
+		levels = append(levels, rest)
+	} else {
+		levels = append(levels, strings.Split(rest, string(delim))...)
 	}
 	for _, l := range levels {
 		if l == "" {
 			return nil, fmt.Errorf("folder name %q has an empty level", name)
 		}
 	}
-	if strings.EqualFold(levels[0], "INBOX") {
-		levels[0] = "INBOX"
-	}
 	return levels, nil
+}
+
+// checkDelim accepts 0 (no hierarchy) and any valid Unicode code point.
+func checkDelim(delim rune) error {
+	if delim != 0 && !utf8.ValidRune(delim) {
+		return fmt.Errorf("invalid hierarchy delimiter %q", delim)
+	}
+	return nil
 }
 
 func joinName(levels []string, delim rune) string {
@@ -175,6 +194,9 @@ func relPath(name string, delim rune, layout Layout) (string, error) {
 
 // relName is the inverse of relPath. rel must be clean and relative.
 func relName(rel string, delim rune, layout Layout) (string, error) {
+	if err := checkDelim(delim); err != nil {
+		return "", err
+	}
 	var levels []string
 	switch layout {
 	case Verbatim:

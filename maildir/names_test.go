@@ -258,8 +258,10 @@ func FuzzNameMapping(f *testing.F) {
 	for _, seed := range []string{"../../etc", "/etc", "a/../../b", "x\x00y", ".hidden", "INBOX",
 		"inbox/sub", "cur", "A/new", "Entwürfe", "%41", "a//b", "a.b/c", ".a..b", "~", "a\\b", "\xff\xfe",
 		"INBOX.x", "%2E", ".INBOX.x", "%63ur"} {
-		f.Add(seed)
+		f.Add(seed, '/')
 	}
+	f.Add("a%b", '%')
+	f.Add("a\u00fcb", '\u00fc')
 	stores := map[Layout]*Store{}
 	for _, l := range []Layout{Verbatim, MaildirPP} {
 		s, err := Open(f.TempDir(), l)
@@ -268,9 +270,9 @@ func FuzzNameMapping(f *testing.F) {
 		}
 		stores[l] = s
 	}
-	f.Fuzz(func(t *testing.T, name string) {
+	f.Fuzz(func(t *testing.T, name string, extra rune) {
 		for _, s := range stores {
-			for _, delim := range []rune{'/', '.', 0} {
+			for _, delim := range []rune{'/', '.', 0, extra} {
 				// name -> path -> name
 				if p, err := s.NameToPath(name, delim); err == nil {
 					rel, err := filepath.Rel(s.Root(), p)
