@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -458,4 +460,71 @@ func TestCleanTmp(t *testing.T) {
 	if got := listDir(t, f); !reflect.DeepEqual(got, []string{"tmp/fresh"}) {
 		t.Errorf("tmp = %q", got)
 	}
+}
+
+func TestDeferDirSync(t *testing.T) {
+	f := newFolder(t, Verbatim, "INBOX")
+	f.DeferDirSync = true
+	m, err := f.Deliver(strings.NewReader("x"), DeliverOpts{New: true, NoDirSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.SetFlags(m, "S"); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{filepath.Join(f.Path(), "new"): true, filepath.Join(f.Path(), "cur"): true}
+	if !reflect.DeepEqual(f.dirty, want) {
+		t.Errorf("dirty = %v, want %v", f.dirty, want)
+	}
+	if err := f.SyncDirs(); err != nil || len(f.dirty) != 0 {
+		t.Errorf("SyncDirs: %v, dirty %v", err, f.dirty)
+	}
+}
+
+func TestPathToNameOutsideRoot(t *testing.T) {
+	s, err := Open(t.TempDir(), Verbatim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{s.Root() + "x", filepath.Dir(s.Root()), s.Root(), s.Root() + "/../x/INBOX"} {
+		if n, err := s.PathToName(p, '/'); err == nil {
+			t.Errorf("PathToName(%q) = %q, want error", p, n)
+		}
+	}
+	if n, err := s.PathToName(filepath.Join(s.Root(), "INBOX", "a b"), '/'); err != nil || n != "INBOX/a b" {
+		t.Errorf("absolute path: %q, %v", n, err)
+	}
+}
+
+func BenchmarkScan(b *testing.B) {
+	s, err := Open(b.TempDir(), Verbatim)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := s.CreateFolder("INBOX", '/')
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 20000; i++ {
+		name := filepath.Join(f.Path(), "cur", strconv.Itoa(1700000000+i)+".M1P2Q3.host,S=100:2,S")
+		if err := os.WriteFile(name, nil, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, stat := range []bool{false, true} {
+		b.Run(fmt.Sprintf("stat=%v", stat), func(b *testing.B) {
+			for b.Loop() {
+				if msgs, _, err := f.scan(stat); err != nil || len(msgs) != 20000 {
+					b.Fatal(err, len(msgs))
+				}
+			}
+		})
+	}
+	b.Run("lookup-miss", func(b *testing.B) {
+		for b.Loop() {
+			if _, found, err := f.Lookup("nope"); err != nil || found {
+				b.Fatal(err)
+			}
+		}
+	})
 }
