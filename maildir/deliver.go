@@ -224,3 +224,8 @@ func (f *Folder) Deliver(r io.Reader, o DeliverOpts) (Message, error) {
 	}
 	return d.Commit()
 }
+
+// NewKey returns a fresh unique key, for callers that must record the key
+// (in a journal) before the delivery starts; deliver with DeliverOpts.Key
+// and TrustKey.
+func (s *Store) NewKey() (string, error) { return s.newKey() }
