@@ -1,0 +1,469 @@
+// Package app is the mdsync command line: it reads the config, takes the
+// lock, opens the state, runs channels and POP accounts, and turns what
+// happened into output and an exit code.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mdsync/mdsync/internal/config"
+	"github.com/mdsync/mdsync/internal/imapconn"
+	"github.com/mdsync/mdsync/internal/lock"
+	"github.com/mdsync/mdsync/internal/popfetch"
+	"github.com/mdsync/mdsync/maildir"
+	"github.com/mdsync/mdsync/state"
+	"github.com/mdsync/mdsync/syncer"
+)
+
+// Exit codes.
+const (
+	ExitOK        = 0
+	ExitFailed    = 1  // a channel or account failed; the others still ran
+	ExitUsage     = 2  // usage or config error
+	ExitTemporary = 75 // EX_TEMPFAIL: unreachable server, lock held
+)
+
+// Version is set at build time (-ldflags "-X ...app.Version=v1.2.3").
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// exitError carries an exit code through urfave/cli up to Main, so that
+// deferred cleanup (lock, database) runs before the process exits.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitf(code int, format string, args ...any) error {
+	return &exitError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+// env is what one invocation works with.
+type env struct {
+	stdout, stderr io.Writer
+	json           bool
+	quiet          bool
+	verbose        int
+	dryRun         bool
+}
+
+func (e *env) infof(format string, args ...any) {
+	if !e.quiet && !e.json {
+		fmt.Fprintf(e.stdout, format+"\n", args...)
+	}
+}
+
+func (e *env) verbosef(format string, args ...any) {
+	if e.verbose > 0 && !e.quiet {
+		fmt.Fprintf(e.stderr, format+"\n", args...)
+	}
+}
+
+func (e *env) errorf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "mdsync: "+format+"\n", args...)
+}
+
+// Main runs the CLI and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdout: stdout, stderr: stderr}
+	common := func() []cli.Flag {
+		return []cli.Flag{
+			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (default $MDSYNC_CONFIG or $XDG_CONFIG_HOME/mdsync/config.toml)", EnvVars: []string{"MDSYNC_CONFIG"}},
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan, change nothing"},
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON summary object on stdout"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "more output; -vv shows the protocol (credentials redacted)", Count: new(int)},
+		}
+	}
+	before := func(c *cli.Context) error {
+		e.json = e.json || c.Bool("json")
+		e.quiet = e.quiet || c.Bool("quiet")
+		e.dryRun = e.dryRun || c.Bool("dry-run")
+		for _, cc := range c.Lineage() {
+			if n := cc.Count("verbose"); n > e.verbose {
+				e.verbose = n
+			}
+		}
+		return nil
+	}
+	app := &cli.App{
+		Name:                 "mdsync",
+		Usage:                "two-way IMAP <-> Maildir sync and POP3 fetching, safe to run from cron",
+		Version:              version(),
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		Flags:                common(),
+		Before:               before,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		EnableBashCompletion: true,
+		Commands: []*cli.Command{
+			{
+				Name:      "sync",
+				Usage:     "synchronise the named channels and POP accounts (all when none)",
+				ArgsUsage: "[NAME...]",
+				Flags: append(common(),
+					&cli.StringSliceFlag{Name: "force-delete", Usage: "let the run delete more than max_delete in `FOLDER` (repeatable)"}),
+				Before: before,
+				Action: func(c *cli.Context) error { return runSync(ctx, e, c) },
+			},
+			{
+				Name:   "check",
+				Usage:  "validate the config and try each login",
+				Flags:  common(),
+				Before: before,
+				Action: func(c *cli.Context) error { return runCheck(ctx, e, c) },
+			},
+			{
+				Name:   "status",
+				Usage:  "show the last run, counts and errors of each channel and account",
+				Flags:  common(),
+				Before: before,
+				Action: func(c *cli.Context) error { return runStatus(ctx, e, c) },
+			},
+			{
+				Name:  "version",
+				Usage: "print the version",
+				Action: func(c *cli.Context) error {
+					fmt.Fprintf(stdout, "mdsync %s\n", version())
+					return nil
+				},
+			},
+		},
+	}
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return ExitOK
+	}
+	var xe *exitError
+	if errors.As(err, &xe) {
+		if xe.err != nil && xe.err.Error() != "" {
+			e.errorf("%v", xe.err)
+		}
+		return xe.code
+	}
+	e.errorf("%v", err) // urfave usage errors: unknown flag or command
+	return ExitUsage
+}
+
+func loadConfig(e *env, c *cli.Context) (*config.Config, error) {
+	path := c.String("config")
+	if path == "" {
+		path = config.DefaultPath()
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, &exitError{code: ExitUsage, err: err}
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(e.stderr, "mdsync: warning: %s\n", w)
+	}
+	return cfg, nil
+}
+
+func openStore(cfg *config.Config, name string) (*maildir.Store, error) {
+	m := cfg.Maildir[name]
+	layout := maildir.Verbatim
+	if m.Layout == "maildir++" {
+		layout = maildir.MaildirPP
+	}
+	return maildir.Open(m.Path, layout)
+}
+
+// targetResult is the outcome of one channel or POP account.
+type targetResult struct {
+	Name   string         `json:"name"`
+	Kind   string         `json:"kind"`
+	OK     bool           `json:"ok"`
+	Error  string         `json:"error,omitempty"`
+	Counts map[string]int `json:"counts"`
+	Notes  []string       `json:"notes,omitempty"`
+	Plan   []planFolder   `json:"plan,omitempty"`
+	temp   bool
+	start  time.Time
+	end    time.Time
+}
+
+type planFolder struct {
+	Folder  string   `json:"folder"`
+	Blocked string   `json:"blocked,omitempty"`
+	Actions []string `json:"actions"`
+}
+
+// summary is the --json output of sync.
+type summary struct {
+	Version  string         `json:"version"`
+	DryRun   bool           `json:"dry_run"`
+	OK       bool           `json:"ok"`
+	ExitCode int            `json:"exit_code"`
+	Targets  []targetResult `json:"targets"`
+}
+
+func classify(err error) (temp bool) {
+	return errors.Is(err, imapconn.ErrTemporary) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func runSync(ctx context.Context, e *env, c *cli.Context) error {
+	cfg, err := loadConfig(e, c)
+	if err != nil {
+		return err
+	}
+	channels, pops, err := cfg.Targets(c.Args().Slice())
+	if err != nil {
+		return exitf(ExitUsage, "%v", err)
+	}
+	lk, err := lock.Acquire(cfg.StateDir)
+	if err != nil {
+		if errors.Is(err, lock.ErrHeld) {
+			return exitf(ExitTemporary, "%v", err)
+		}
+		return exitf(ExitFailed, "%v", err)
+	}
+	defer lk.Release()
+	db, err := state.Open(ctx, cfg.StateDir)
+	if err != nil {
+		return exitf(ExitFailed, "%v", err)
+	}
+	defer db.Close()
+	force := map[string]bool{}
+	for _, f := range c.StringSlice("force-delete") {
+		force[f] = true
+	}
+	var debugW io.Writer
+	if e.verbose >= 2 {
+		debugW = &lockedWriter{w: e.stderr}
+	}
+
+	results := make([]targetResult, len(channels)+len(pops))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4) // channels and POP accounts run concurrently
+	for i, name := range channels {
+		wg.Add(1)
+		go func(i int, name string) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = runChannel(ctx, e, cfg, db, name, force, debugW)
+		}(i, name)
+	}
+	for j, name := range pops {
+		wg.Add(1)
+		go func(i int, name string) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = runPOP(ctx, e, cfg, db, name, debugW)
+		}(len(channels)+j, name)
+	}
+	wg.Wait()
+
+	code := ExitOK
+	failed, temp := 0, 0
+	for _, r := range results {
+		if !r.OK {
+			if r.temp {
+				temp++
+			} else {
+				failed++
+			}
+		}
+		if !e.dryRun {
+			counts, _ := json.Marshal(r.Counts)
+			_ = db.RecordTarget(context.WithoutCancel(ctx), state.Target{Name: r.Name, Kind: r.Kind, LastStart: r.start, LastEnd: r.end, OK: r.OK, Error: r.Error, Counts: string(counts)})
+		}
+	}
+	switch {
+	case failed > 0:
+		code = ExitFailed
+	case temp > 0:
+		code = ExitTemporary
+	}
+	if e.json {
+		s := summary{Version: version(), DryRun: e.dryRun, OK: code == ExitOK, ExitCode: code, Targets: results}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(s)
+	} else {
+		printResults(e, results)
+	}
+	if code != ExitOK {
+		return &exitError{code: code, err: errors.New("")}
+	}
+	return nil
+}
+
+func printResults(e *env, results []targetResult) {
+	for _, r := range results {
+		if !r.OK {
+			e.errorf("%s %s: %s", r.Kind, r.Name, r.Error)
+		}
+		if e.dryRun && !e.quiet {
+			fmt.Fprintf(e.stdout, "%s %s: plan\n", r.Kind, r.Name)
+			for _, pf := range r.Plan {
+				if pf.Blocked != "" {
+					fmt.Fprintf(e.stdout, "  %s: BLOCKED: %s\n", pf.Folder, pf.Blocked)
+				}
+				if len(pf.Actions) == 0 {
+					continue
+				}
+				fmt.Fprintf(e.stdout, "  %s:\n", pf.Folder)
+				for _, a := range pf.Actions {
+					fmt.Fprintf(e.stdout, "    %s\n", a)
+				}
+			}
+			continue
+		}
+		var parts []string
+		keys := make([]string, 0, len(r.Counts))
+		for k, v := range r.Counts {
+			if v != 0 && k != "folders" && k != "unchanged" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %d", strings.ReplaceAll(k, "_", " "), r.Counts[k]))
+		}
+		if len(parts) > 0 {
+			e.infof("%s %s: %s", r.Kind, r.Name, strings.Join(parts, ", "))
+		} else if e.verbose > 0 && r.OK {
+			e.infof("%s %s: no changes", r.Kind, r.Name)
+		}
+		for _, n := range r.Notes {
+			if e.verbose > 0 || strings.Contains(n, "deleted") || strings.Contains(n, "UIDVALIDITY") || strings.Contains(n, "recovered") {
+				e.infof("  %s", n)
+			}
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, force map[string]bool, debugW io.Writer) targetResult {
+	r := targetResult{Name: name, Kind: "channel", start: time.Now(), Counts: map[string]int{}}
+	defer func() { r.end = time.Now() }()
+	fail := func(err error) targetResult {
+		r.Error, r.temp, r.end = err.Error(), classify(err), time.Now()
+		return r
+	}
+	ch := cfg.Channel[name]
+	acct := cfg.IMAP[ch.IMAP]
+	pw, err := acct.Secret()
+	if err != nil {
+		return fail(fmt.Errorf("imap.%s: %w", ch.IMAP, err))
+	}
+	store, err := openStore(cfg, ch.Maildir)
+	if err != nil {
+		return fail(err)
+	}
+	e.verbosef("channel %s: syncing %s@%s with %s", name, acct.User, acct.Addr(), store.Root())
+	res, err := syncer.Run(ctx, syncer.Options{
+		Name: name, Channel: ch, Account: acct, Password: pw, Store: store, DB: db,
+		DryRun: e.dryRun, ForceDelete: force, Debug: debugW,
+		Log: func(format string, args ...any) { e.verbosef(format, args...) },
+	})
+	if res != nil {
+		b, _ := json.Marshal(res)
+		r.Counts = intCounts(b)
+		r.Notes = res.Notes
+		if e.dryRun {
+			for _, op := range res.FolderOps {
+				r.Plan = append(r.Plan, planFolder{Folder: op.Folder, Actions: []string{op.String()}})
+			}
+			for _, fp := range res.Plans {
+				pf := planFolder{Folder: fp.Name, Blocked: fp.Blocked, Actions: []string{}}
+				for _, a := range fp.Actions {
+					pf.Actions = append(pf.Actions, a.String())
+				}
+				if len(pf.Actions) > 0 || pf.Blocked != "" {
+					r.Plan = append(r.Plan, pf)
+				}
+			}
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	r.OK = true
+	return r
+}
+
+func intCounts(b []byte) map[string]int {
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	out := map[string]int{}
+	for k, v := range m {
+		if f, ok := v.(float64); ok {
+			out[k] = int(f)
+		}
+	}
+	return out
+}
+
+func runPOP(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, debugW io.Writer) targetResult {
+	r := targetResult{Name: name, Kind: "pop", start: time.Now(), Counts: map[string]int{}}
+	p := cfg.POP[name]
+	fail := func(err error) targetResult {
+		r.Error, r.temp, r.end = err.Error(), classify(err), time.Now()
+		return r
+	}
+	pw, err := p.Secret()
+	if err != nil {
+		return fail(fmt.Errorf("pop.%s: %w", name, err))
+	}
+	store, err := openStore(cfg, p.Maildir)
+	if err != nil {
+		return fail(err)
+	}
+	f := &popfetch.Fetcher{Name: name, Cfg: p, Password: pw, Store: store, DB: db, DryRun: e.dryRun, Debug: debugW,
+		Log: func(format string, args ...any) { e.verbosef("pop %s: "+format, append([]any{name}, args...)...) }}
+	res, err := f.Run(ctx)
+	r.Counts = map[string]int{"fetched": res.Fetched, "deleted": res.Deleted, "skipped_too_big": res.Skipped, "pruned": res.Pruned, "remaining": res.Remaining}
+	r.Notes = append(r.Notes, res.Warnings...)
+	if e.dryRun {
+		r.Plan = []planFolder{{Folder: p.Folder, Actions: append([]string{}, res.Plan...)}}
+	}
+	r.end = time.Now()
+	if err != nil {
+		return fail(err)
+	}
+	r.OK = true
+	return r
+}
+

@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mdsync/mdsync/state"
+)
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+type statusRow struct {
+	Name        string         `json:"name"`
+	Kind        string         `json:"kind"`
+	LastRun     string         `json:"last_run,omitempty"`
+	LastSuccess string         `json:"last_success,omitempty"`
+	OK          bool           `json:"ok"`
+	Error       string         `json:"error,omitempty"`
+	LastCounts  map[string]int `json:"last_counts,omitempty"`
+	Folders     int            `json:"folders,omitempty"`
+	Messages    int            `json:"messages"`
+}
+
+// runStatus shows what the state DB knows of each channel and account.
+func runStatus(ctx context.Context, e *env, c *cli.Context) error {
+	cfg, err := loadConfig(e, c)
+	if err != nil {
+		return err
+	}
+	var rows []statusRow
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, state.FileName)); err == nil {
+		db, err := state.Open(ctx, cfg.StateDir)
+		if err != nil {
+			return exitf(ExitFailed, "%v", err)
+		}
+		defer db.Close()
+		ts, err := db.Targets(ctx)
+		if err != nil {
+			return exitf(ExitFailed, "%v", err)
+		}
+		seen := map[string]bool{}
+		for _, t := range ts {
+			row := statusRow{Name: t.Name, Kind: t.Kind, OK: t.OK, Error: t.Error, LastRun: t.LastEnd.UTC().Format(time.RFC3339)}
+			if !t.LastSuccess.IsZero() {
+				row.LastSuccess = t.LastSuccess.UTC().Format(time.RFC3339)
+			}
+			json.Unmarshal([]byte(t.Counts), &row.LastCounts)
+			if t.Kind == "channel" {
+				row.Folders, row.Messages, _ = db.Counts(ctx, t.Name)
+			} else {
+				row.Messages, _ = db.POPCount(ctx, t.Name)
+			}
+			rows = append(rows, row)
+			seen[t.Kind+"."+t.Name] = true
+		}
+		for _, n := range sortedNames(cfg.Channel) {
+			if !seen["channel."+n] {
+				rows = append(rows, statusRow{Name: n, Kind: "channel"})
+			}
+		}
+		for _, n := range sortedNames(cfg.POP) {
+			if !seen["pop."+n] {
+				rows = append(rows, statusRow{Name: n, Kind: "pop"})
+			}
+		}
+	} else {
+		for _, n := range sortedNames(cfg.Channel) {
+			rows = append(rows, statusRow{Name: n, Kind: "channel"})
+		}
+		for _, n := range sortedNames(cfg.POP) {
+			rows = append(rows, statusRow{Name: n, Kind: "pop"})
+		}
+	}
+	if e.json {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(map[string]any{"state_dir": cfg.StateDir, "targets": rows})
+		return nil
+	}
+	for _, r := range rows {
+		switch {
+		case r.LastRun == "":
+			fmt.Fprintf(e.stdout, "%s %s: never run\n", r.Kind, r.Name)
+		case r.OK:
+			fmt.Fprintf(e.stdout, "%s %s: ok at %s; %d messages in %d folders\n", r.Kind, r.Name, r.LastRun, r.Messages, r.Folders)
+		default:
+			fmt.Fprintf(e.stdout, "%s %s: FAILED at %s: %s (last success: %s)\n", r.Kind, r.Name, r.LastRun, r.Error, orNever(r.LastSuccess))
+		}
+	}
+	return nil
+}
+
+func orNever(s string) string {
+	if s == "" {
+		return "never"
+	}
+	return s
+}

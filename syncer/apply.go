@@ -1,0 +1,737 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mdsync/mdsync/internal/failpoint"
+	"github.com/mdsync/mdsync/internal/imapconn"
+	"github.com/mdsync/mdsync/maildir"
+	"github.com/mdsync/mdsync/state"
+)
+
+// fetchBatch is how many messages one journal transaction covers.
+const fetchBatch = 500
+
+type applier struct {
+	ctx    context.Context
+	c      *imapconn.Conn
+	o      Options
+	w      *work
+	byName map[string]*work
+	res    *Result
+}
+
+// execute applies a folder's plan.
+func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName map[string]*work, res *Result) error {
+	if w.plan.Blocked != "" {
+		return fmt.Errorf("%w: %s", ErrBlocked, w.plan.Blocked)
+	}
+	a := &applier{ctx: ctx, c: c, o: o, w: w, byName: byName, res: res}
+	groups := map[Op][]Action{}
+	needServer := false
+	for _, act := range w.plan.Actions {
+		groups[act.Op] = append(groups[act.Op], act)
+		switch act.Op {
+		case OpExpunge, OpMove, OpStoreFlags, OpFetch, OpAppend:
+			needServer = true
+		}
+	}
+	if needServer {
+		if err := a.selectRW(); err != nil {
+			return err
+		}
+	}
+	if (len(groups[OpDeleteLocal]) > 0 || len(groups[OpSetLocalFlags]) > 0) && w.msgs == nil {
+		msgs, _, err := w.local.ScanNames()
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", w.local.Path(), err)
+		}
+		w.msgs = msgs
+	}
+	w.local.DeferDirSync = true
+	steps := []func([]Action) error{
+		func([]Action) error { return a.stateOnly(w.plan.Actions) },
+		a.deleteLocal, a.expunge, a.move, a.store, a.setLocalFlags, a.fetch, a.append,
+	}
+	ops := []Op{"", OpDeleteLocal, OpExpunge, OpMove, OpStoreFlags, OpSetLocalFlags, OpFetch, OpAppend}
+	for i, step := range steps {
+		if i > 0 && len(groups[ops[i]]) == 0 {
+			continue
+		}
+		if err := step(groups[ops[i]]); err != nil {
+			return err
+		}
+	}
+	return a.saveFolder()
+}
+
+func (a *applier) selectRW() error {
+	if mb := a.c.Mailbox(); mb != nil && mb.Name == a.w.name && a.w.sel != nil {
+		return nil
+	}
+	sel, err := a.c.Select(a.w.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)}).Wait()
+	if err != nil {
+		return fmt.Errorf("select %q: %w", a.w.name, err)
+	}
+	want := a.w.st.UIDValidity
+	if a.w.sel != nil {
+		want = a.w.sel.UIDValidity
+	}
+	if want != 0 && sel.UIDValidity != want {
+		return fmt.Errorf("select %q: UIDVALIDITY changed during the run; the next run will re-match the folder", a.w.name)
+	}
+	if a.w.sel == nil {
+		a.w.sel = sel
+	}
+	return nil
+}
+
+func (a *applier) tx(fn func(tx *state.Tx) error) error {
+	tx, err := a.o.DB.Begin(a.ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// journal commits the intent of a batch of actions; the returned ids are
+// marked done by the transaction that records the outcome.
+func (a *applier) journal(op string, acts []Action, arg func(Action) string) ([]int64, error) {
+	ids := make([]int64, len(acts))
+	err := a.tx(func(tx *state.Tx) error {
+		for i, act := range acts {
+			e := &state.Entry{FolderID: a.w.st.ID, Op: op, UID: act.UID, Key: act.Key}
+			if arg != nil {
+				e.Arg = arg(act)
+			}
+			if err := tx.AddJournal(e); err != nil {
+				return err
+			}
+			ids[i] = e.ID
+		}
+		return nil
+	})
+	return ids, err
+}
+
+func done(tx *state.Tx, ids []int64) error {
+	for _, id := range ids {
+		if err := tx.DoneJournal(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) pairMeta(uid uint32, key, flags string) state.Pair {
+	p := state.Pair{UID: uid, Key: key, Flags: flags}
+	if li, ok := a.w.localInfo[key]; ok {
+		p.Size, p.Fingerprint, p.MessageID = li.CRLFSize, li.Fingerprint, li.MessageID
+	} else if rm, ok := a.w.remoteMeta[uid]; ok {
+		p.Size, p.MessageID = rm.Size, rm.MessageID
+	}
+	for _, old := range a.w.pairs {
+		if (old.UID == uid && uid != 0 && !a.w.in.UIDValidityChanged) || (old.Key == key && key != "") {
+			if p.Fingerprint == "" {
+				p.Fingerprint = old.Fingerprint
+			}
+			if p.MessageID == "" {
+				p.MessageID = old.MessageID
+			}
+			if p.Size == 0 {
+				p.Size = old.Size
+			}
+			break
+		}
+	}
+	return p
+}
+
+// stateOnly records what needs no side effect: forgotten pairs, tombstones,
+// links of matched messages, agreed flags; and after a UIDVALIDITY change
+// it drops every old pair first.
+func (a *applier) stateOnly(acts []Action) error {
+	var n int
+	err := a.tx(func(tx *state.Tx) error {
+		if a.w.in.UIDValidityChanged {
+			if err := tx.DeleteAllPairs(a.w.st.ID); err != nil {
+				return err
+			}
+			a.res.note("%s: UIDVALIDITY changed (%d -> %d): messages re-matched by content", a.w.name, a.w.st.UIDValidity, a.w.sel.UIDValidity)
+		}
+		for _, act := range acts {
+			var err error
+			switch act.Op {
+			case OpForget:
+				if a.w.in.UIDValidityChanged {
+					continue
+				}
+				err = tx.DeletePair(a.w.st.ID, act.UID, act.Key)
+			case OpTombstone:
+				p := a.pairMeta(act.UID, act.Key, "")
+				if act.UID != 0 { // deleted locally, kept on the server
+					p.Key = ""
+					err = tx.DeletePair(a.w.st.ID, act.UID, "")
+				} else { // expunged on the server, kept locally
+					for _, old := range a.w.pairs {
+						if old.Key == act.Key && old.UID != 0 {
+							err = tx.DeletePair(a.w.st.ID, old.UID, "")
+						}
+					}
+				}
+				if err == nil {
+					err = tx.PutPair(a.w.st.ID, p)
+				}
+			case OpLink, OpUpdateBase:
+				if act.Op == OpLink {
+					n++
+				}
+				// a link whose flags still differ is recorded with the old
+				// base; the store/set-flags actions that follow update it.
+				err = tx.PutPair(a.w.st.ID, a.pairMeta(act.UID, act.Key, baseForLink(act, a.w.plan.Actions)))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if n > 0 {
+		a.res.add(func(r *Result) { r.Linked += n })
+	}
+	return err
+}
+
+// baseForLink is the base to record for a link: its merged flags when no
+// flag action follows, else the flags both sides had in common so that a
+// crash before the flag actions still lets the next run push them.
+func baseForLink(link Action, acts []Action) string {
+	if link.Op != OpLink {
+		return link.Flags
+	}
+	for _, act := range acts {
+		if (act.Op == OpStoreFlags || act.Op == OpSetLocalFlags) && act.UID == link.UID {
+			return ""
+		}
+	}
+	return link.Flags
+}
+
+func (a *applier) deleteLocal(acts []Action) error {
+	ids, err := a.journal("delete-local", acts, nil)
+	if err != nil {
+		return err
+	}
+	for _, act := range acts {
+		m, ok := a.w.msgs[act.Key]
+		if !ok {
+			continue
+		}
+		if err := a.w.local.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("delete %s: %w", m.Name, err)
+		}
+		failpoint.Hit("delete.after-unlink")
+	}
+	if err := a.w.local.SyncDirs(); err != nil {
+		return err
+	}
+	err = a.tx(func(tx *state.Tx) error {
+		for _, act := range acts {
+			if err := tx.DeletePair(a.w.st.ID, act.UID, act.Key); err != nil {
+				return err
+			}
+		}
+		return done(tx, ids)
+	})
+	if err == nil {
+		a.res.add(func(r *Result) { r.DeletedLocal += len(acts) })
+	}
+	return err
+}
+
+func uidsOf(acts []Action) imap.UIDSet {
+	var s imap.UIDSet
+	for _, act := range acts {
+		s.AddNum(imap.UID(act.UID))
+	}
+	return s
+}
+
+func (a *applier) expunge(acts []Action) error {
+	ids, err := a.journal("expunge", acts, nil)
+	if err != nil {
+		return err
+	}
+	failpoint.Hit("expunge.after-journal")
+	set := uidsOf(acts)
+	if err := a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		return fmt.Errorf("flag \\Deleted: %w", err)
+	}
+	failpoint.Hit("expunge.after-flag")
+	if a.c.Caps.Has(imap.CapUIDPlus) || a.c.Caps.Has(imap.CapIMAP4rev2) {
+		if err := a.c.UIDExpunge(set).Close(); err != nil {
+			return fmt.Errorf("uid expunge: %w", err)
+		}
+	} else {
+		// Without UIDPLUS, EXPUNGE removes every \Deleted message: only do
+		// it when ours are the only ones.
+		sd, err := a.c.UIDSearch(&imap.SearchCriteria{Flag: []imap.Flag{imap.FlagDeleted}}, nil).Wait()
+		if err != nil {
+			return fmt.Errorf("search deleted: %w", err)
+		}
+		for _, u := range sd.AllUIDs() {
+			if !set.Contains(u) {
+				a.res.note("%s: server lacks UIDPLUS and other messages are marked \\Deleted: left flagged, not expunged", a.w.name)
+				return a.tx(func(tx *state.Tx) error { return done(tx, ids) })
+			}
+		}
+		if err := a.c.Expunge().Close(); err != nil {
+			return fmt.Errorf("expunge: %w", err)
+		}
+	}
+	failpoint.Hit("expunge.after-server")
+	err = a.tx(func(tx *state.Tx) error {
+		for _, act := range acts {
+			if err := tx.DeletePair(a.w.st.ID, act.UID, ""); err != nil {
+				return err
+			}
+		}
+		return done(tx, ids)
+	})
+	if err == nil {
+		a.res.add(func(r *Result) { r.Expunged += len(acts) })
+	}
+	return err
+}
+
+func (a *applier) move(acts []Action) error {
+	byDst := map[string][]Action{}
+	for _, act := range acts {
+		byDst[act.DstFolder] = append(byDst[act.DstFolder], act)
+	}
+	dsts := make([]string, 0, len(byDst))
+	for d := range byDst {
+		dsts = append(dsts, d)
+	}
+	sort.Strings(dsts)
+	for _, dst := range dsts {
+		group := byDst[dst]
+		ids, err := a.journal("move", group, func(act Action) string { return act.DstFolder + "\x00" + act.DstKey })
+		if err != nil {
+			return err
+		}
+		failpoint.Hit("move.after-journal")
+		md, err := a.c.Move(uidsOf(group), dst).Wait()
+		if err != nil {
+			return fmt.Errorf("move to %q: %w", dst, err)
+		}
+		failpoint.Hit("move.after-server")
+		dstMap := map[uint32]uint32{}
+		if md != nil && md.SourceUIDs != nil && md.DestUIDs != nil {
+			if su, ok := md.SourceUIDs.(imap.UIDSet); ok {
+				if du, ok := md.DestUIDs.(imap.UIDSet); ok {
+					s, _ := su.Nums()
+					d, _ := du.Nums()
+					for i := range s {
+						if i < len(d) {
+							dstMap[uint32(s[i])] = uint32(d[i])
+						}
+					}
+				}
+			}
+		}
+		dstSt, err := a.o.DB.EnsureFolder(a.ctx, a.o.Name, dst)
+		if err != nil {
+			return err
+		}
+		err = a.tx(func(tx *state.Tx) error {
+			for _, act := range group {
+				old := a.pairMeta(act.UID, act.Key, act.Base)
+				if err := tx.DeletePair(a.w.st.ID, act.UID, ""); err != nil {
+					return err
+				}
+				if du, ok := dstMap[act.UID]; ok {
+					// The server copy keeps its flags (the base); the next
+					// run pushes a flag change made with the move.
+					old.UID, old.Key = du, act.DstKey
+					if err := tx.PutPair(dstSt.ID, old); err != nil {
+						return err
+					}
+				}
+			}
+			return done(tx, ids)
+		})
+		if err != nil {
+			return err
+		}
+		if len(dstMap) < len(group) {
+			a.res.note("%s: server gave no COPYUID for %d moved messages: they are re-linked by content next run", a.w.name, len(group)-len(dstMap))
+		}
+		a.res.add(func(r *Result) { r.Moved += len(group) })
+	}
+	return nil
+}
+
+func (a *applier) store(acts []Action) error {
+	ids, err := a.journal("store", acts, nil)
+	if err != nil {
+		return err
+	}
+	failpoint.Hit("store.after-journal")
+	type change struct{ add, rm string }
+	groups := map[change][]Action{}
+	for _, act := range acts {
+		groups[change{act.Add, act.Remove}] = append(groups[change{act.Add, act.Remove}], act)
+	}
+	keys := make([]change, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].add+"/"+keys[i].rm < keys[j].add+"/"+keys[j].rm })
+	var cmds []*imapclient.FetchCommand
+	for _, k := range keys {
+		set := uidsOf(groups[k])
+		if k.add != "" {
+			cmds = append(cmds, a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: FlagsOf(k.add)}, nil))
+		}
+		if k.rm != "" {
+			cmds = append(cmds, a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsDel, Silent: true, Flags: FlagsOf(k.rm)}, nil))
+		}
+	}
+	for _, cmd := range cmds { // pipelined: all sent, then all awaited
+		if err := cmd.Close(); err != nil {
+			return fmt.Errorf("store flags: %w", err)
+		}
+	}
+	failpoint.Hit("store.after-server")
+	err = a.tx(func(tx *state.Tx) error {
+		for _, act := range acts {
+			if act.Key == "" {
+				continue
+			}
+			if err := tx.PutPair(a.w.st.ID, a.pairMeta(act.UID, act.Key, act.Flags)); err != nil {
+				return err
+			}
+		}
+		return done(tx, ids)
+	})
+	if err == nil {
+		a.res.add(func(r *Result) { r.FlagsServer += len(acts) })
+	}
+	return err
+}
+
+func (a *applier) setLocalFlags(acts []Action) error {
+	ids, err := a.journal("set-flags", acts, nil)
+	if err != nil {
+		return err
+	}
+	for _, act := range acts {
+		m, ok := a.w.msgs[act.Key]
+		if !ok {
+			continue
+		}
+		nm, err := a.w.local.SetFlags(m, WithLocalExtras(act.Flags, m.Flags))
+		if err != nil {
+			return fmt.Errorf("set flags of %s: %w", m.Name, err)
+		}
+		a.w.msgs[act.Key] = nm
+		failpoint.Hit("setflags.after-rename")
+	}
+	if err := a.w.local.SyncDirs(); err != nil {
+		return err
+	}
+	err = a.tx(func(tx *state.Tx) error {
+		for _, act := range acts {
+			if err := tx.PutPair(a.w.st.ID, a.pairMeta(act.UID, act.Key, act.Flags)); err != nil {
+				return err
+			}
+		}
+		return done(tx, ids)
+	})
+	if err == nil {
+		a.res.add(func(r *Result) { r.FlagsLocal += len(acts) })
+	}
+	return err
+}
+
+// fetched is one message written during a fetch batch.
+type fetched struct {
+	uid   uint32
+	key   string
+	flags string
+	size  int64
+	fp    string
+	msgid string
+}
+
+func (a *applier) fetch(acts []Action) error {
+	if !a.w.local.Exists() {
+		lf, err := a.o.Store.CreateFolder(a.w.name, a.w.delim)
+		if err != nil {
+			return err
+		}
+		lf.DeferDirSync = true
+		a.w.local = lf
+	}
+	for _, batch := range chunks(acts, fetchBatch) {
+		if err := a.fetchBatch(batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) fetchBatch(acts []Action) error {
+	keys := map[uint32]string{}
+	want := map[uint32]Action{}
+	for i := range acts {
+		k, err := a.o.Store.NewKey()
+		if err != nil {
+			return err
+		}
+		acts[i].Key = k
+		keys[acts[i].UID] = k
+		want[acts[i].UID] = acts[i]
+	}
+	ids, err := a.journal("fetch", acts, nil)
+	if err != nil {
+		return err
+	}
+	failpoint.Hit("fetch.after-journal")
+	var (
+		mu      sync.Mutex
+		got     []fetched
+		werr    error
+		wg      sync.WaitGroup
+		sem     = make(chan struct{}, 8) // fsyncs in flight
+		pending = acts
+	)
+	for attempt := 0; attempt < 2 && len(pending) > 0; attempt++ {
+		set := uidsOf(pending)
+		fc := a.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+		for {
+			msg := fc.Next()
+			if msg == nil {
+				break
+			}
+			var uid uint32
+			for {
+				it := msg.Next()
+				if it == nil {
+					break
+				}
+				switch it := it.(type) {
+				case imapclient.FetchItemDataUID:
+					uid = uint32(it.UID)
+				case imapclient.FetchItemDataBodySection:
+					act, ok := want[uid]
+					if !ok || it.Literal == nil {
+						continue // UID unknown before the literal: fetched again below
+					}
+					f, err := a.deliver(act, it.Literal)
+					if err != nil {
+						fc.Close()
+						wg.Wait()
+						return err
+					}
+					delete(want, uid)
+					sem <- struct{}{}
+					wg.Add(1)
+					go func(d *maildir.Delivery, f fetched) {
+						defer wg.Done()
+						defer func() { <-sem }()
+						_, err := d.Commit()
+						mu.Lock()
+						defer mu.Unlock()
+						if err != nil && werr == nil {
+							werr = err
+						}
+						if err == nil {
+							got = append(got, f)
+						}
+					}(f.d, f.fetched)
+				}
+			}
+		}
+		if err := fc.Close(); err != nil {
+			wg.Wait()
+			return fmt.Errorf("fetch: %w", err)
+		}
+		pending = pending[:0:0]
+		for _, act := range acts {
+			if _, missing := want[act.UID]; missing {
+				pending = append(pending, act)
+			}
+		}
+	}
+	wg.Wait()
+	if werr != nil {
+		return werr
+	}
+	if err := a.w.local.SyncDirs(); err != nil {
+		return err
+	}
+	failpoint.Hit("fetch.after-write")
+	err = a.tx(func(tx *state.Tx) error {
+		for _, f := range got {
+			if err := tx.PutPair(a.w.st.ID, state.Pair{UID: f.uid, Key: f.key, Flags: f.flags, Size: f.size, Fingerprint: f.fp, MessageID: f.msgid}); err != nil {
+				return err
+			}
+		}
+		return done(tx, ids) // messages still missing were expunged meanwhile
+	})
+	if err != nil {
+		return err
+	}
+	failpoint.Hit("fetch.after-commit")
+	if len(pending) > 0 {
+		a.res.note("%s: %d messages vanished from the server before they could be fetched", a.w.name, len(pending))
+	}
+	a.res.add(func(r *Result) { r.Fetched += len(got) })
+	return nil
+}
+
+type delivered struct {
+	fetched
+	d *maildir.Delivery
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// deliver streams one body into tmp/ (not yet committed).
+func (a *applier) deliver(act Action, body io.Reader) (delivered, error) {
+	o := maildir.DeliverOpts{Key: act.Key, TrustKey: true, NoDirSync: true}
+	if act.Flags == "" {
+		o.New = true // unread and unflagged: new/, as a mail client expects
+	} else {
+		o.Flags = act.Flags
+	}
+	d, err := a.w.local.NewDelivery(o)
+	if err != nil {
+		return delivered{}, err
+	}
+	cr := &countingReader{r: body}
+	lw := newLFWriter(d)
+	if _, err := io.Copy(lw, cr); err != nil {
+		d.Abort()
+		return delivered{}, fmt.Errorf("fetch uid %d: %w", act.UID, err)
+	}
+	if err := lw.Flush(); err != nil {
+		d.Abort()
+		return delivered{}, err
+	}
+	return delivered{fetched{uid: act.UID, key: act.Key, flags: act.Flags, size: cr.n, fp: lw.Fingerprint(), msgid: lw.hdr.MessageID()}, d}, nil
+}
+
+func (a *applier) append(acts []Action) error {
+	uidplus := a.c.Caps.Has(imap.CapUIDPlus) || a.c.Caps.Has(imap.CapIMAP4rev2)
+	unlinked := 0
+	for _, act := range acts {
+		m, ok := a.w.msgs[act.Key]
+		if !ok {
+			continue
+		}
+		li, ok := a.w.localInfo[act.Key]
+		if !ok {
+			var err error
+			if li, err = ReadLocalInfo(m.Path(a.w.local)); err != nil {
+				return fmt.Errorf("read %s: %w", m.Name, err)
+			}
+		}
+		ids, err := a.journal("append", []Action{act}, func(Action) string {
+			return strconv.FormatInt(li.CRLFSize, 10) + " " + li.Fingerprint
+		})
+		if err != nil {
+			return err
+		}
+		failpoint.Hit("append.after-journal")
+		f, err := a.w.local.Open(m)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) { // deleted meanwhile: nothing to upload
+				a.tx(func(tx *state.Tx) error { return done(tx, ids) })
+				continue
+			}
+			return err
+		}
+		cmd := a.c.Append(a.w.name, li.CRLFSize, &imap.AppendOptions{Flags: FlagsOf(act.Flags), Time: li.Date})
+		_, cerr := io.Copy(cmd, newCRLFReader(f))
+		f.Close()
+		if err := cmd.Close(); cerr == nil {
+			cerr = err
+		}
+		data, err := cmd.Wait()
+		if cerr != nil {
+			return fmt.Errorf("append %s: %w", m.Name, cerr)
+		}
+		if err != nil {
+			return fmt.Errorf("append %s: %w", m.Name, err)
+		}
+		failpoint.Hit("append.after-server")
+		err = a.tx(func(tx *state.Tx) error {
+			if uidplus && data != nil && data.UID != 0 && (a.w.sel == nil || data.UIDValidity == 0 || data.UIDValidity == a.w.sel.UIDValidity) {
+				p := state.Pair{UID: uint32(data.UID), Key: act.Key, Flags: act.Flags, Size: li.CRLFSize, Fingerprint: li.Fingerprint, MessageID: li.MessageID}
+				if err := tx.PutPair(a.w.st.ID, p); err != nil {
+					return err
+				}
+			} else {
+				unlinked++
+			}
+			return done(tx, ids)
+		})
+		if err != nil {
+			return err
+		}
+		failpoint.Hit("append.after-commit")
+		a.res.add(func(r *Result) { r.Appended++ })
+	}
+	if unlinked > 0 {
+		a.res.note("%s: server gave no APPENDUID for %d uploads: they are linked by content next run", a.w.name, unlinked)
+	}
+	return nil
+}
+
+// saveFolder records the numbers seen before the changes of this run (so
+// that a change made by someone else meanwhile is seen next time) and marks
+// the folder synced.
+func (a *applier) saveFolder() error {
+	st := *a.w.st
+	switch {
+	case a.w.sel != nil:
+		st.UIDValidity, st.UIDNext, st.HighestModSeq, st.Messages = a.w.sel.UIDValidity, uint32(a.w.sel.UIDNext), a.w.sel.HighestModSeq, a.w.sel.NumMessages
+	case a.w.rstat != nil:
+		st.UIDValidity, st.UIDNext, st.HighestModSeq = a.w.rstat.UIDValidity, uint32(a.w.rstat.UIDNext), a.w.rstat.HighestModSeq
+		if a.w.rstat.NumMessages != nil {
+			st.Messages = *a.w.rstat.NumMessages
+		}
+	}
+	st.CurMTime, st.NewMTime = a.w.curM, a.w.newM
+	if recent(st.CurMTime, a.w.mtimeAt) || recent(st.NewMTime, a.w.mtimeAt) || a.w.createLocal {
+		st.CurMTime, st.NewMTime = 0, 0 // not trusted: look again next run
+	}
+	st.SyncedAt = nowUnix()
+	return a.tx(func(tx *state.Tx) error { return tx.SaveFolder(&st) })
+}

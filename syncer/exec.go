@@ -1,0 +1,575 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mdsync/mdsync/internal/config"
+	"github.com/mdsync/mdsync/internal/imapconn"
+	"github.com/mdsync/mdsync/maildir"
+	"github.com/mdsync/mdsync/state"
+)
+
+// Options configure one run of a channel.
+type Options struct {
+	Name        string
+	Channel     *config.Channel
+	Account     *config.IMAP
+	Password    string
+	Store       *maildir.Store
+	DB          *state.DB
+	DryRun      bool
+	ForceDelete map[string]bool
+	Log         func(format string, args ...any) // progress lines (nil: silent)
+	Debug       io.Writer                        // protocol trace, credentials redacted (nil: none)
+}
+
+// Result counts what a run did.
+type Result struct {
+	Folders      int      `json:"folders"`
+	Unchanged    int      `json:"unchanged"`
+	Fetched      int      `json:"fetched"`
+	Appended     int      `json:"appended"`
+	FlagsServer  int      `json:"flags_to_server"`
+	FlagsLocal   int      `json:"flags_to_local"`
+	DeletedLocal int      `json:"deleted_local"`
+	Expunged     int      `json:"expunged"`
+	Moved        int      `json:"moved"`
+	Linked       int      `json:"linked"`
+	Created      int      `json:"folders_created"`
+	Notes        []string `json:"notes,omitempty"`
+	Errors       []string `json:"errors,omitempty"`
+
+	Plans     []FolderPlan `json:"-"`
+	FolderOps []Action     `json:"-"`
+	mu        sync.Mutex
+}
+
+func (r *Result) add(f func(r *Result)) {
+	r.mu.Lock()
+	f(r)
+	r.mu.Unlock()
+}
+
+func (r *Result) note(format string, args ...any) {
+	r.add(func(r *Result) { r.Notes = append(r.Notes, fmt.Sprintf(format, args...)) })
+}
+
+// ErrFolders is returned (wrapped) when some folders failed and others ran.
+var ErrFolders = errors.New("some folders failed")
+
+// ErrBlocked marks a folder held back by the mass-deletion guard.
+var ErrBlocked = errors.New("mass-deletion guard")
+
+// work is one folder being synchronised.
+type work struct {
+	name  string
+	delim rune
+	st    *state.Folder
+	local *maildir.Folder
+	rstat *imap.StatusData
+
+	createLocal, createRemote bool
+
+	// gathered in phase 1
+	skip       bool
+	pairs      []state.Pair
+	msgs       map[string]maildir.Message
+	localInfo  map[string]LocalInfo
+	remoteMeta map[uint32]remoteMeta
+	in         FolderInput
+	sel        *imap.SelectData
+	curM, newM int64
+	mtimeAt    int64 // when curM and newM were read
+	plan       *FolderPlan
+	err        error
+}
+
+// Run synchronises a channel.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	res := &Result{}
+	logf := o.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	pool := &connPool{o: o, max: o.Account.MaxConnections}
+	defer pool.closeAll()
+	c0, err := pool.get(ctx)
+	if err != nil {
+		return res, err
+	}
+	remote, err := listFolders(c0)
+	if err != nil {
+		pool.put(c0, err)
+		return res, imapconn.Classify(err)
+	}
+	delim := '/'
+	for _, f := range remote {
+		if f.Delim != 0 {
+			delim = f.Delim
+			break
+		}
+	}
+	localNames, err := o.Store.Folders(delim)
+	if err != nil {
+		pool.put(c0, nil)
+		return res, fmt.Errorf("list local folders: %w", err)
+	}
+	stFolders, err := o.DB.Folders(ctx, o.Name)
+	if err != nil {
+		pool.put(c0, nil)
+		return res, err
+	}
+	sides := map[string]*FolderSides{}
+	side := func(n string) *FolderSides {
+		if s, ok := sides[n]; ok {
+			return s
+		}
+		s := &FolderSides{Name: n}
+		sides[n] = s
+		return s
+	}
+	rstat := map[string]*imap.StatusData{}
+	for _, f := range remote {
+		if MatchFolder(o.Channel.Folders, f.Name, delim) {
+			side(f.Name).Remote = true
+			rstat[f.Name] = f.Status
+		}
+	}
+	for _, n := range localNames {
+		if MatchFolder(o.Channel.Folders, n, delim) {
+			side(n).Local = true
+		}
+	}
+	for n, f := range stFolders {
+		if MatchFolder(o.Channel.Folders, n, delim) && f.SyncedAt > 0 {
+			side(n).InState = true
+		}
+	}
+	var all []FolderSides
+	for _, s := range sides {
+		all = append(all, *s)
+	}
+	var works []*work
+	for _, d := range PlanFolders(all, o.Channel.Create, o.Channel.Remove) {
+		if d.Action.Op != "" {
+			res.FolderOps = append(res.FolderOps, d.Action)
+			if d.Action.Op == OpSkipFolder || d.Action.Op == OpRemoveLocal || d.Action.Op == OpRemoveRemote {
+				res.Notes = append(res.Notes, d.Action.Reason)
+			}
+		}
+		if !d.Sync {
+			continue
+		}
+		lf, err := o.Store.Folder(d.Name, delim)
+		if err != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", d.Name, err))
+			continue
+		}
+		works = append(works, &work{name: d.Name, delim: delim, local: lf, rstat: rstat[d.Name], createLocal: d.CreateLocal, createRemote: d.CreateRemote})
+	}
+	pool.put(c0, nil)
+
+	// Phase 1: what changed on each side (folders in parallel).
+	pool.each(ctx, works, func(c *imapconn.Conn, w *work) error { return gather(ctx, c, o, w, res) })
+	// Phase 2: plan the channel as a whole (moves cross folders).
+	var ins []FolderInput
+	var planned []*work
+	for _, w := range works {
+		if w.err != nil || w.skip {
+			continue
+		}
+		ins = append(ins, w.in)
+		planned = append(planned, w)
+	}
+	policy := Policy{Expunge: o.Channel.Expunge, MaxDeletePercent: o.Channel.MaxDeletePercent, MaxDeleteCount: o.Channel.MaxDeleteCount, ForceDelete: o.ForceDelete}
+	plans := Plan(ins, policy)
+	byName := map[string]*work{}
+	for i, w := range planned {
+		w.plan = &plans[i]
+		byName[w.name] = w
+	}
+	res.Plans = plans
+	if o.DryRun {
+		for _, w := range works {
+			if w.err != nil {
+				res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", w.name, w.err))
+			}
+		}
+		return res, summarize(res)
+	}
+	// Phase 3: apply the plans (folders in parallel).
+	pool.each(ctx, planned, func(c *imapconn.Conn, w *work) error { return execute(ctx, c, o, w, byName, res) })
+	for _, w := range works {
+		if w.err != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", w.name, w.err))
+			logf("%s: %s: error: %v", o.Name, w.name, w.err)
+		}
+	}
+	sort.Strings(res.Errors)
+	res.Folders = len(works)
+	return res, summarize(res)
+}
+
+func summarize(res *Result) error {
+	if len(res.Errors) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrFolders, strings.Join(res.Errors, "; "))
+}
+
+// connPool hands out up to max logged-in connections.
+type connPool struct {
+	o    Options
+	max  int
+	mu   sync.Mutex
+	idle []*imapconn.Conn
+	all  []*imapconn.Conn
+}
+
+func (p *connPool) get(ctx context.Context) (*imapconn.Conn, error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		c := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return c, nil
+	}
+	p.mu.Unlock()
+	a := p.o.Account
+	c, err := imapconn.Dial(ctx, imapconn.Options{
+		Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: p.o.Password,
+		Timeout: a.TimeoutDur, Debug: p.o.Debug,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.all = append(p.all, c)
+	p.mu.Unlock()
+	return c, nil
+}
+
+// put returns a connection; a connection that saw a network error is dropped.
+func (p *connPool) put(c *imapconn.Conn, err error) {
+	if c == nil {
+		return
+	}
+	if err != nil && isConnError(err) {
+		c.Abort()
+		return
+	}
+	p.mu.Lock()
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+}
+
+func (p *connPool) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.all {
+		c.Close()
+	}
+}
+
+func isConnError(err error) bool {
+	var ie *imap.Error
+	return !errors.As(err, &ie) && !errors.Is(err, ErrBlocked)
+}
+
+// each runs fn over the works on up to max connections. A folder whose
+// connection broke is retried once on a fresh connection.
+func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn, *work) error) {
+	n := p.max
+	if n > len(ws) {
+		n = len(ws)
+	}
+	ch := make(chan *work)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w := range ch {
+				for attempt := 0; attempt < 2; attempt++ {
+					c, err := p.get(ctx)
+					if err != nil {
+						w.err = err
+						break
+					}
+					w.err = fn(c, w)
+					p.put(c, w.err)
+					if w.err == nil || !isConnError(w.err) || ctx.Err() != nil {
+						break
+					}
+				}
+			}
+		}()
+	}
+	for _, w := range ws {
+		ch <- w
+	}
+	close(ch)
+	wg.Wait()
+}
+
+// ---- phase 1 ----
+
+// recent tells whether a directory mtime is too close to the moment it was
+// read to be trusted as "unchanged" next time: a change later in the same
+// tick of the file system's coarse clock would leave it equal.
+func recent(mtime, readAt int64) bool { return readAt-mtime < int64(100*time.Millisecond) }
+
+func nowUnix() int64 { return time.Now().Unix() }
+
+func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Result) error {
+	if w.st == nil {
+		st, err := o.DB.EnsureFolder(ctx, o.Name, w.name)
+		if err != nil {
+			return err
+		}
+		w.st = st
+	}
+	st := w.st
+	journal, err := o.DB.Journal(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	if len(journal) > 0 && !o.DryRun {
+		if err := recoverFolder(ctx, c, o, w, journal, res); err != nil {
+			return fmt.Errorf("recover: %w", err)
+		}
+	}
+	w.in = FolderInput{Name: w.name}
+	// Local side.
+	if w.local.Exists() {
+		cm, nm, err := w.local.DirMTimes()
+		if err != nil {
+			return err
+		}
+		w.curM, w.newM, w.mtimeAt = cm, nm, time.Now().UnixNano()
+		if st.SyncedAt > 0 && cm == st.CurMTime && nm == st.NewMTime && cm != 0 {
+			w.in.LocalUnchanged = true
+		}
+	}
+	// Remote side, from LIST-STATUS.
+	condstore := c.Caps.Has(imap.CapCondStore)
+	rs := w.rstat
+	if rs != nil && st.SyncedAt > 0 && rs.UIDValidity == st.UIDValidity && uint32(rs.UIDNext) == st.UIDNext &&
+		rs.NumMessages != nil && *rs.NumMessages == st.Messages && condstore && rs.HighestModSeq != 0 && rs.HighestModSeq == st.HighestModSeq {
+		w.in.RemoteUnchanged = true
+	}
+	if w.in.LocalUnchanged && w.in.RemoteUnchanged {
+		w.skip = true
+		res.add(func(r *Result) { r.Unchanged++ })
+		return nil
+	}
+	if w.createRemote {
+		if o.DryRun {
+			w.in.RemoteUIDs = map[uint32]bool{}
+			w.in.RemoteFlags = map[uint32]string{}
+		} else if err := c.Create(w.name, nil).Wait(); err != nil {
+			return fmt.Errorf("create %q on the server: %w", w.name, err)
+		}
+	}
+	if w.createLocal && !o.DryRun {
+		lf, err := o.Store.CreateFolder(w.name, w.delim)
+		if err != nil {
+			return err
+		}
+		w.local = lf
+		res.add(func(r *Result) { r.Created++ })
+	}
+	pairs, err := o.DB.Pairs(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	w.pairs = pairs
+	w.in.Pairs = pairs
+	if !w.in.LocalUnchanged {
+		w.msgs = map[string]maildir.Message{}
+		if w.local.Exists() {
+			msgs, warns, err := w.local.ScanNames()
+			if err != nil {
+				return fmt.Errorf("scan %s: %w", w.local.Path(), err)
+			}
+			for _, wn := range warns {
+				res.note("%s: %s", w.name, wn)
+			}
+			w.msgs = msgs
+		}
+		w.in.Local = make(map[string]Local, len(w.msgs))
+		for k, m := range w.msgs {
+			w.in.Local[k] = Local{Key: k, Flags: m.Flags}
+		}
+	}
+	if !w.in.RemoteUnchanged && !(w.createRemote && o.DryRun) {
+		if err := gatherRemote(c, o, w, condstore); err != nil {
+			return err
+		}
+	}
+	return matchContent(c, o, w)
+}
+
+func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool) error {
+	st := w.st
+	sel, err := c.Select(w.name, &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore}).Wait()
+	if err != nil {
+		return fmt.Errorf("select %q: %w", w.name, err)
+	}
+	w.sel = sel
+	in := &w.in
+	if st.UIDValidity != 0 && sel.UIDValidity != st.UIDValidity {
+		in.UIDValidityChanged = true
+	}
+	if sel.NumMessages == 0 {
+		in.RemoteUIDs, in.RemoteFlags = map[uint32]bool{}, map[uint32]string{}
+		return nil
+	}
+	incremental := condstore && sel.HighestModSeq != 0 && st.HighestModSeq != 0 && !in.UIDValidityChanged && st.SyncedAt > 0
+	if !incremental {
+		fl, err := fetchFlags(c, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, 0, false)
+		if err != nil {
+			return fmt.Errorf("%q: %w", w.name, err)
+		}
+		in.RemoteFlags = fl.Flags
+		in.RemoteUIDs = make(map[uint32]bool, len(fl.Flags))
+		for u := range fl.Flags {
+			in.RemoteUIDs[u] = true
+		}
+		return nil
+	}
+	in.RemoteFlags = map[uint32]string{}
+	if sel.HighestModSeq != st.HighestModSeq {
+		fl, err := fetchFlags(c, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, st.HighestModSeq, false)
+		if err != nil {
+			return fmt.Errorf("%q: %w", w.name, err)
+		}
+		in.RemoteFlags = fl.Flags
+	}
+	paired := make(map[uint32]bool, len(w.pairs))
+	present := 0
+	for _, p := range w.pairs {
+		if p.UID > 0 {
+			paired[p.UID] = true
+			present++
+		}
+	}
+	newCount := 0
+	for u := range in.RemoteFlags {
+		if !paired[u] {
+			newCount++
+		}
+	}
+	if int(sel.NumMessages) == present+newCount {
+		// Nothing was expunged: the UID set is the pairs plus the new ones.
+		in.RemoteUIDs = make(map[uint32]bool, present+newCount)
+		for u := range paired {
+			in.RemoteUIDs[u] = true
+		}
+		for u := range in.RemoteFlags {
+			in.RemoteUIDs[u] = true
+		}
+		return nil
+	}
+	uids, err := searchAll(c)
+	if err != nil {
+		return fmt.Errorf("%q: %w", w.name, err)
+	}
+	in.RemoteUIDs = uids
+	for u := range in.RemoteFlags {
+		if !uids[u] {
+			delete(in.RemoteFlags, u) // expunged after it changed
+		}
+	}
+	return nil
+}
+
+// matchContent links messages new on both sides that are the same message
+// (Message-ID and size), so that a lost state, a crash between an upload and
+// its record, a move, or a UIDVALIDITY change never make duplicates.
+func matchContent(c *imapconn.Conn, o Options, w *work) error {
+	in := &w.in
+	if in.LocalUnchanged || in.Local == nil {
+		return nil
+	}
+	pairedK, pairedU := map[string]bool{}, map[uint32]bool{}
+	if !in.UIDValidityChanged {
+		for _, p := range w.pairs {
+			pairedK[p.Key], pairedU[p.UID] = true, true
+		}
+	}
+	var ul []string
+	for k := range in.Local {
+		if !pairedK[k] {
+			ul = append(ul, k)
+		}
+	}
+	if len(ul) == 0 {
+		return nil
+	}
+	sort.Strings(ul)
+	w.localInfo = map[string]LocalInfo{}
+	for _, k := range ul {
+		m := w.msgs[k]
+		li, err := ReadLocalInfo(m.Path(w.local))
+		if err != nil {
+			return fmt.Errorf("read %s: %w", m.Name, err)
+		}
+		w.localInfo[k] = li
+		l := in.Local[k]
+		l.Fingerprint = li.Fingerprint
+		in.Local[k] = l
+	}
+	if in.RemoteUnchanged {
+		return nil
+	}
+	var ur []uint32
+	for u := range in.RemoteUIDs {
+		if !pairedU[u] {
+			ur = append(ur, u)
+		}
+	}
+	if len(ur) == 0 {
+		return nil
+	}
+	sort.Slice(ur, func(i, j int) bool { return ur[i] < ur[j] })
+	meta, err := fetchMeta(c, ur)
+	if err != nil {
+		return fmt.Errorf("%q: %w", w.name, err)
+	}
+	w.remoteMeta = meta
+	type id struct {
+		mid  string
+		size int64
+	}
+	byID := map[id][]uint32{}
+	for _, u := range ur {
+		m := meta[u]
+		if m.MessageID != "" {
+			k := id{m.MessageID, m.Size}
+			byID[k] = append(byID[k], u)
+		}
+	}
+	in.Matches = map[string]uint32{}
+	for _, k := range ul {
+		li := w.localInfo[k]
+		if li.MessageID == "" {
+			continue
+		}
+		key := id{li.MessageID, li.CRLFSize}
+		if us := byID[key]; len(us) > 0 {
+			in.Matches[k] = us[0]
+			byID[key] = us[1:]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package syncer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// FolderSides tells where a folder exists.
+type FolderSides struct {
+	Name    string
+	Local   bool
+	Remote  bool
+	InState bool // synced before
+}
+
+// FolderDecision is what happens to one folder of a channel.
+type FolderDecision struct {
+	Name         string
+	Sync         bool
+	CreateLocal  bool
+	CreateRemote bool
+	Action       Action // folder-level action worth reporting (create, skip, remove), if any
+}
+
+// PlanFolders pairs the folders of both sides. A folder missing on one side
+// is created there when it is new (create policy), and left alone when it
+// was synced before and then deleted on that side, unless the remove policy
+// says to propagate the deletion.
+func PlanFolders(fs []FolderSides, create, remove string) []FolderDecision {
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
+	has := func(policy, side string) bool { return policy == "both" || policy == side }
+	var out []FolderDecision
+	for _, f := range fs {
+		d := FolderDecision{Name: f.Name}
+		act := func(op Op, reason string) { d.Action = Action{Op: op, Folder: f.Name, Reason: reason} }
+		switch {
+		case f.Local && f.Remote:
+			d.Sync = true
+		case f.Remote && !f.InState:
+			if has(create, "maildir") {
+				d.Sync, d.CreateLocal = true, true
+				act(OpCreateLocal, fmt.Sprintf("create %q in the maildir", f.Name))
+			} else {
+				act(OpSkipFolder, fmt.Sprintf("%q exists only on the server; create = %q keeps it there", f.Name, create))
+			}
+		case f.Local && !f.InState:
+			if has(create, "imap") {
+				d.Sync, d.CreateRemote = true, true
+				act(OpCreateRemote, fmt.Sprintf("create %q on the server", f.Name))
+			} else {
+				act(OpSkipFolder, fmt.Sprintf("%q exists only locally; create = %q keeps it there", f.Name, create))
+			}
+		case f.Remote: // in state, gone locally
+			if has(remove, "imap") {
+				act(OpRemoveRemote, fmt.Sprintf("%q was deleted locally: delete it on the server", f.Name))
+			} else {
+				act(OpSkipFolder, fmt.Sprintf("%q was deleted locally; kept on the server (set remove = \"imap\" to delete it there)", f.Name))
+			}
+		case f.Local: // in state, gone on the server
+			if has(remove, "maildir") {
+				act(OpRemoveLocal, fmt.Sprintf("%q was deleted on the server: delete it locally", f.Name))
+			} else {
+				act(OpSkipFolder, fmt.Sprintf("%q was deleted on the server; kept locally (set remove = \"maildir\" to delete it here)", f.Name))
+			}
+		default:
+			continue // gone on both sides: nothing to do
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// MatchFolder reports whether an IMAP folder name is selected by mbsync-style
+// patterns: "*" matches anything, "%" anything but the delimiter, and a
+// pattern starting with "!" excludes. The last matching pattern wins; a name
+// no pattern matches is not selected. INBOX matches case-insensitively.
+func MatchFolder(patterns []string, name string, delim rune) bool {
+	sel := false
+	for _, p := range patterns {
+		neg := strings.HasPrefix(p, "!")
+		if neg {
+			p = p[1:]
+		}
+		if globMatch(normInbox(p, delim), normInbox(name, delim), delim) {
+			sel = !neg
+		}
+	}
+	return sel
+}
+
+func normInbox(s string, delim rune) string {
+	first, rest, found := strings.Cut(s, string(delim))
+	if delim == 0 {
+		first, rest, found = s, "", false
+	}
+	if strings.EqualFold(first, "INBOX") {
+		first = "INBOX"
+	}
+	if found {
+		return first + string(delim) + rest
+	}
+	return first
+}
+
+func globMatch(p, s string, delim rune) bool {
+	pr, sr := []rune(p), []rune(s)
+	var match func(i, j int) bool
+	memo := map[[2]int]bool{}
+	match = func(i, j int) bool {
+		k := [2]int{i, j}
+		if v, ok := memo[k]; ok {
+			return v
+		}
+		var v bool
+		switch {
+		case i == len(pr):
+			v = j == len(sr)
+		case pr[i] == '*':
+			v = match(i+1, j) || (j < len(sr) && match(i, j+1))
+		case pr[i] == '%':
+			v = match(i+1, j) || (j < len(sr) && sr[j] != delim && match(i, j+1))
+		default:
+			v = j < len(sr) && pr[i] == sr[j] && match(i+1, j+1)
+		}
+		memo[k] = v
+		return v
+	}
+	return match(0, 0)
+}

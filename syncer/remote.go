@@ -1,0 +1,244 @@
+package syncer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mdsync/mdsync/internal/imapconn"
+)
+
+// imapToLetter maps the IMAP flags that mdsync synchronises to Maildir
+// letters.
+var imapToLetter = map[imap.Flag]byte{
+	imap.FlagDraft:     'D',
+	imap.FlagFlagged:   'F',
+	imap.FlagForwarded: 'P',
+	imap.FlagAnswered:  'R',
+	imap.FlagSeen:      'S',
+	imap.FlagDeleted:   'T',
+}
+
+var letterToIMAP = map[byte]imap.Flag{}
+
+func init() {
+	for f, l := range imapToLetter {
+		letterToIMAP[l] = f
+	}
+}
+
+// LettersOf converts IMAP flags to sorted Maildir letters; keywords other
+// than $Forwarded are not synchronised and are dropped here (they stay on
+// the server untouched).
+func LettersOf(flags []imap.Flag) string {
+	var b []byte
+	for _, f := range flags {
+		for k, l := range imapToLetter {
+			if strings.EqualFold(string(k), string(f)) {
+				b = append(b, l)
+			}
+		}
+	}
+	sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
+	return Synced(string(b))
+}
+
+// FlagsOf converts Maildir letters to IMAP flags.
+func FlagsOf(letters string) []imap.Flag {
+	var out []imap.Flag
+	for i := 0; i < len(letters); i++ {
+		if f, ok := letterToIMAP[letters[i]]; ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// remoteFolder is a folder as LIST (with STATUS) shows it.
+type remoteFolder struct {
+	Name   string
+	Delim  rune
+	Status *imap.StatusData
+}
+
+// listFolders lists every selectable folder with its status numbers, in
+// one round trip where the server has LIST-STATUS.
+func listFolders(c *imapconn.Conn) ([]remoteFolder, error) {
+	condstore := c.Caps.Has(imap.CapCondStore)
+	so := &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: condstore}
+	opts := &imap.ListOptions{}
+	listStatus := c.Caps.Has(imap.CapListStatus) || c.Caps.Has(imap.CapIMAP4rev2)
+	if listStatus {
+		opts.ReturnStatus = so
+	}
+	ld, err := c.List("", "*", opts).Collect()
+	if err != nil {
+		return nil, fmt.Errorf("list folders: %w", err)
+	}
+	var out []remoteFolder
+	for _, l := range ld {
+		skip := false
+		for _, a := range l.Attrs {
+			if a == imap.MailboxAttrNoSelect || a == imap.MailboxAttrNonExistent {
+				skip = true
+			}
+		}
+		if skip {
+			continue
+		}
+		name := l.Mailbox
+		if strings.EqualFold(name, "INBOX") {
+			name = "INBOX"
+		}
+		out = append(out, remoteFolder{Name: name, Delim: l.Delim, Status: l.Status})
+	}
+	if !listStatus {
+		// pipelined STATUS: send them all, then wait for each
+		cmds := make([]*imapclient.StatusCommand, len(out))
+		for i := range out {
+			cmds[i] = c.Status(out[i].Name, so)
+		}
+		for i, cmd := range cmds {
+			sd, err := cmd.Wait()
+			if err != nil {
+				return nil, fmt.Errorf("status %q: %w", out[i].Name, err)
+			}
+			out[i].Status = sd
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// flagListing is the result of a UID FETCH of flags.
+type flagListing struct {
+	Flags map[uint32]string
+	Sizes map[uint32]int64
+	Max   uint32
+}
+
+// fetchFlags runs UID FETCH set (UID FLAGS [RFC822.SIZE]) [CHANGEDSINCE m].
+func fetchFlags(c *imapconn.Conn, set imap.UIDSet, changedSince uint64, sizes bool) (*flagListing, error) {
+	opts := &imap.FetchOptions{UID: true, Flags: true, RFC822Size: sizes, ChangedSince: changedSince}
+	fc := c.Fetch(set, opts)
+	defer fc.Close()
+	out := &flagListing{Flags: map[uint32]string{}, Sizes: map[uint32]int64{}}
+	for {
+		m := fc.Next()
+		if m == nil {
+			break
+		}
+		var uid uint32
+		var flags []imap.Flag
+		var size int64
+		gotFlags := false
+		for {
+			it := m.Next()
+			if it == nil {
+				break
+			}
+			switch it := it.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = uint32(it.UID)
+			case imapclient.FetchItemDataFlags:
+				flags, gotFlags = it.Flags, true
+			case imapclient.FetchItemDataRFC822Size:
+				size = it.Size
+			}
+		}
+		if uid == 0 || !gotFlags {
+			continue // an unsolicited FETCH (e.g. a flag change pushed by the server)
+		}
+		out.Flags[uid] = LettersOf(flags)
+		if sizes {
+			out.Sizes[uid] = size
+		}
+		if uid > out.Max {
+			out.Max = uid
+		}
+	}
+	if err := fc.Close(); err != nil {
+		return nil, fmt.Errorf("fetch flags: %w", err)
+	}
+	return out, nil
+}
+
+// searchAll returns every UID of the selected folder (ESEARCH where the
+// server has it, as a compact set).
+func searchAll(c *imapconn.Conn) (map[uint32]bool, error) {
+	var opts *imap.SearchOptions
+	if c.Caps.Has(imap.CapESearch) || c.Caps.Has(imap.CapIMAP4rev2) {
+		opts = &imap.SearchOptions{ReturnAll: true}
+	}
+	sd, err := c.UIDSearch(&imap.SearchCriteria{}, opts).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("search all uids: %w", err)
+	}
+	out := map[uint32]bool{}
+	for _, u := range sd.AllUIDs() {
+		out[uint32(u)] = true
+	}
+	return out, nil
+}
+
+// remoteMeta is what content matching needs of a server message.
+type remoteMeta struct {
+	Size      int64
+	MessageID string
+}
+
+// fetchMeta fetches the size and Message-ID of some messages.
+func fetchMeta(c *imapconn.Conn, uids []uint32) (map[uint32]remoteMeta, error) {
+	out := map[uint32]remoteMeta{}
+	for _, chunk := range chunks(uids, 1000) {
+		set := uidSet(chunk)
+		sec := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Message-ID"}, Peek: true}
+		fc := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{sec}})
+		for {
+			m := fc.Next()
+			if m == nil {
+				break
+			}
+			buf, err := m.Collect()
+			if err != nil {
+				fc.Close()
+				return nil, fmt.Errorf("fetch message ids: %w", err)
+			}
+			if buf.UID == 0 {
+				continue
+			}
+			var hdr []byte
+			for _, b := range buf.BodySection {
+				hdr = b.Bytes
+			}
+			out[uint32(buf.UID)] = remoteMeta{Size: buf.RFC822Size, MessageID: headerValue(hdr, "Message-Id")}
+		}
+		if err := fc.Close(); err != nil {
+			return nil, fmt.Errorf("fetch message ids: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func uidSet(uids []uint32) imap.UIDSet {
+	var s imap.UIDSet
+	for _, u := range uids {
+		s.AddNum(imap.UID(u))
+	}
+	return s
+}
+
+func chunks[T any](s []T, n int) [][]T {
+	var out [][]T
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
+}

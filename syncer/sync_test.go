@@ -1,0 +1,425 @@
+package syncer_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mdsync/mdsync/internal/config"
+	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/maildir"
+	"github.com/mdsync/mdsync/state"
+	"github.com/mdsync/mdsync/syncer"
+)
+
+const user, pass = "alice", "secret"
+
+// env is a Dovecot account, a Maildir tree and a state DB.
+type env struct {
+	d     *testserver.Dovecot
+	cfg   *config.Config
+	root  string
+	db    *state.DB
+	trace bytes.Buffer
+}
+
+func newEnv(t *testing.T, extra string) *env {
+	t.Helper()
+	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
+	dir := t.TempDir()
+	e := &env{d: d, root: filepath.Join(dir, "mail")}
+	text := fmt.Sprintf(`
+state_dir = %q
+[imap.t]
+host = "127.0.0.1"
+port = %d
+tls = "none"
+user = %q
+password = %q
+[maildir.t]
+path = %q
+[channel.t]
+imap = "t"
+maildir = "t"
+%s
+`, filepath.Join(dir, "state"), d.IMAPPort, user, pass, e.root, extra)
+	cfg, err := config.Parse("test.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cfg = cfg
+	db, err := state.Open(context.Background(), cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e.db = db
+	return e
+}
+
+func (e *env) run(t *testing.T, mod func(o *syncer.Options)) (*syncer.Result, error) {
+	t.Helper()
+	store, err := maildir.Open(e.root, maildir.Verbatim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.trace.Reset()
+	o := syncer.Options{Name: "t", Channel: e.cfg.Channel["t"], Account: e.cfg.IMAP["t"], Password: pass, Store: store, DB: e.db, Debug: &e.trace}
+	if mod != nil {
+		mod(&o)
+	}
+	return syncer.Run(context.Background(), o)
+}
+
+func (e *env) mustRun(t *testing.T) *syncer.Result {
+	t.Helper()
+	res, err := e.run(t, nil)
+	if err != nil {
+		t.Fatalf("sync: %v (notes %v)", err, res.Notes)
+	}
+	return res
+}
+
+type snapMsg struct{ sha, flags string }
+
+func sortSnap(m map[string][]snapMsg) {
+	for _, v := range m {
+		sort.Slice(v, func(i, j int) bool { return v[i].sha+v[i].flags < v[j].sha+v[j].flags })
+	}
+}
+
+func (e *env) server(t *testing.T) map[string][]snapMsg {
+	t.Helper()
+	out := map[string][]snapMsg{}
+	for folder, msgs := range e.d.Snapshot(t, user) {
+		out[folder] = []snapMsg{}
+		for _, m := range msgs {
+			var fl []imap.Flag
+			for _, f := range m.Flags {
+				fl = append(fl, imap.Flag(f))
+			}
+			out[folder] = append(out[folder], snapMsg{m.SHA256, syncer.LettersOf(fl)})
+		}
+	}
+	sortSnap(out)
+	return out
+}
+
+func (e *env) local(t *testing.T) map[string][]snapMsg {
+	t.Helper()
+	store, err := maildir.Open(e.root, maildir.Verbatim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := store.Folders('/')
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]snapMsg{}
+	for _, n := range names {
+		f, _ := store.Folder(n, '/')
+		msgs, _, err := f.Scan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = []snapMsg{}
+		for _, m := range msgs {
+			b, err := os.ReadFile(m.Path(f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// line endings aside: the server side is normalised the same way
+			out[n] = append(out[n], snapMsg{testserver.BodySHA256(b), syncer.Synced(m.Flags)})
+		}
+	}
+	sortSnap(out)
+	return out
+}
+
+// converged asserts both sides hold the same messages with the same flags.
+func (e *env) converged(t *testing.T) map[string][]snapMsg {
+	t.Helper()
+	s, l := e.server(t), e.local(t)
+	if fmt.Sprint(s) != fmt.Sprint(l) {
+		t.Fatalf("sides differ:\nserver %v\nlocal  %v", summarize(s), summarize(l))
+	}
+	return s
+}
+
+func summarize(m map[string][]snapMsg) string {
+	var parts []string
+	for f, v := range m {
+		var fl []string
+		for _, x := range v {
+			fl = append(fl, x.sha[:6]+":"+x.flags)
+		}
+		parts = append(parts, fmt.Sprintf("%s=%v", f, fl))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+// fileNames lists every file under the maildir root.
+func fileNames(t *testing.T, root string) []string {
+	var out []string
+	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+func writeCommands(trace string) []string {
+	var out []string
+	for _, line := range strings.Split(trace, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		cmd := strings.ToUpper(f[1])
+		if cmd == "UID" && len(f) > 2 {
+			cmd = "UID " + strings.ToUpper(f[2])
+		}
+		switch cmd {
+		case "STORE", "UID STORE", "APPEND", "EXPUNGE", "UID EXPUNGE", "UID MOVE", "MOVE", "COPY", "UID COPY", "CREATE", "DELETE":
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
+}
+
+func TestInitialSyncThenNoop(t *testing.T) {
+	e := newEnv(t, "")
+	e.d.CreateFolder(t, user, "Archive/2023")
+	e.d.CreateFolder(t, user, "Entwürfe")
+	e.d.CreateFolder(t, user, "Big")
+	for i := 0; i < 5; i++ {
+		e.d.Append(t, user, "INBOX", testserver.GenMessage(1, i, 2000), [][]imap.Flag{nil, {imap.FlagSeen}, {imap.FlagFlagged, imap.FlagSeen}, {imap.FlagAnswered}, {imap.FlagDraft, imap.Flag("$Forwarded")}}[i]...)
+	}
+	for i := 0; i < 3; i++ {
+		e.d.Append(t, user, "Archive/2023", testserver.GenMessage(2, i, 1000), imap.FlagSeen)
+	}
+	e.d.Append(t, user, "Entwürfe", testserver.GenMessage(3, 0, 500), imap.FlagDraft)
+	e.d.Append(t, user, "Big", testserver.GenMessage(4, 0, 30<<20))
+
+	res := e.mustRun(t)
+	if res.Fetched != 10 {
+		t.Errorf("fetched %d, want 10", res.Fetched)
+	}
+	snap := e.converged(t)
+	if len(snap["Archive/2023"]) != 3 || len(snap["Entwürfe"]) != 1 || len(snap["INBOX"]) != 5 {
+		t.Errorf("local tree: %s", summarize(snap))
+	}
+	// folders on disk as mutt expects, non-ASCII names in UTF-8
+	for _, p := range []string{"INBOX/cur", "INBOX/new", "Archive/2023/cur", "Entwürfe/cur", "Big/new"} {
+		if _, err := os.Stat(filepath.Join(e.root, p)); err != nil {
+			t.Errorf("missing %s: %v", p, err)
+		}
+	}
+	before := fileNames(t, e.root)
+	// an unread message lands in new/
+	if n, _ := filepath.Glob(filepath.Join(e.root, "INBOX", "new", "*")); len(n) != 1 {
+		t.Errorf("INBOX/new holds %d files, want 1 (the unread, unflagged one)", len(n))
+	}
+
+	for run := 0; run < 2; run++ {
+		res = e.mustRun(t)
+		if w := writeCommands(e.trace.String()); len(w) > 0 {
+			t.Errorf("run %d: no-change run sent write commands: %v", run+2, w)
+		}
+		if res.Fetched+res.Appended+res.FlagsLocal+res.FlagsServer+res.DeletedLocal+res.Expunged+res.Moved != 0 {
+			t.Errorf("run %d: no-change run changed things: %+v", run+2, res)
+		}
+		if after := fileNames(t, e.root); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Errorf("run %d: files renamed:\n%v\n%v", run+2, before, after)
+		}
+	}
+	// the third run skips every folder without selecting it
+	if strings.Contains(e.trace.String(), " SELECT ") {
+		t.Errorf("a no-change run selected a folder:\n%s", e.trace.String())
+	}
+	if res.Unchanged != 4 {
+		t.Errorf("unchanged folders = %d, want 4", res.Unchanged)
+	}
+}
+
+func localFile(t *testing.T, root, folder, key string) string {
+	t.Helper()
+	for _, sub := range []string{"cur", "new"} {
+		m, _ := filepath.Glob(filepath.Join(root, folder, sub, key+"*"))
+		if len(m) == 1 {
+			return m[0]
+		}
+	}
+	t.Fatalf("no file with key %s in %s", key, folder)
+	return ""
+}
+
+func TestBidirectionalChanges(t *testing.T) {
+	e := newEnv(t, "")
+	e.d.CreateFolder(t, user, "Archive")
+	var uids []imap.UID
+	for i := 0; i < 8; i++ {
+		uids = append(uids, e.d.Append(t, user, "INBOX", testserver.GenMessage(10, i, 800)))
+	}
+	e.mustRun(t)
+	e.converged(t)
+
+	store, _ := maildir.Open(e.root, maildir.Verbatim)
+	inbox, _ := store.Folder("INBOX", '/')
+	archive, _ := store.Folder("Archive", '/')
+	msgs, _, _ := inbox.Scan()
+	// map server UIDs to local keys through the content
+	keyOf := map[string]maildir.Message{}
+	for _, m := range msgs {
+		b, _ := os.ReadFile(m.Path(inbox))
+		keyOf[testserver.BodySHA256(b)] = m
+	}
+	msgFor := func(i int) maildir.Message { return keyOf[testserver.BodySHA256(testserver.GenMessage(10, i, 800))] }
+
+	// server side: new mail, a flag change, an expunge
+	e.d.Append(t, user, "INBOX", testserver.GenMessage(11, 0, 900), imap.FlagSeen)
+	e.d.SetFlags(t, user, "INBOX", uids[0], imap.StoreFlagsAdd, imap.FlagFlagged)
+	e.d.Expunge(t, user, "INBOX", uids[1])
+	// local side: new mail, a flag change, a deletion, a move
+	if _, err := inbox.Deliver(bytes.NewReader(testserver.GenMessage(12, 0, 700)), maildir.DeliverOpts{Flags: "S"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inbox.SetFlags(msgFor(2), "RS"); err != nil {
+		t.Fatal(err)
+	}
+	if err := inbox.Remove(msgFor(3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inbox.MoveTo(msgFor(4), archive); err != nil {
+		t.Fatal(err)
+	}
+	// conflicts: local delete vs server flag (delete wins); both change flags
+	if err := inbox.Remove(msgFor(5)); err != nil {
+		t.Fatal(err)
+	}
+	e.d.SetFlags(t, user, "INBOX", uids[5], imap.StoreFlagsAdd, imap.FlagFlagged)
+	if _, err := inbox.SetFlags(msgFor(6), "S"); err != nil {
+		t.Fatal(err)
+	}
+	e.d.SetFlags(t, user, "INBOX", uids[6], imap.StoreFlagsAdd, imap.FlagAnswered)
+
+	res := e.mustRun(t)
+	snap := e.converged(t)
+	if res.Fetched != 1 || res.Appended != 1 || res.Expunged != 2 || res.DeletedLocal != 1 || res.Moved != 1 {
+		t.Errorf("result %+v", res)
+	}
+	if len(snap["INBOX"]) != 6 || len(snap["Archive"]) != 1 {
+		t.Errorf("after: %s", summarize(snap))
+	}
+	want := map[string]string{
+		testserver.BodySHA256(testserver.GenMessage(10, 0, 800)): "F",
+		testserver.BodySHA256(testserver.GenMessage(10, 2, 800)): "RS",
+		testserver.BodySHA256(testserver.GenMessage(10, 6, 800)): "RS",
+	}
+	for _, m := range snap["INBOX"] {
+		if f, ok := want[m.sha]; ok && f != m.flags {
+			t.Errorf("message %s flags %q, want %q", m.sha[:8], m.flags, f)
+		}
+	}
+	if snap["Archive"][0].sha != testserver.BodySHA256(testserver.GenMessage(10, 4, 800)) {
+		t.Errorf("the moved message is not in Archive")
+	}
+	if !strings.Contains(e.trace.String(), "MOVE") {
+		t.Errorf("a local move did not become a server MOVE")
+	}
+	e.mustRun(t)
+	e.converged(t)
+}
+
+func TestUIDValidityChange(t *testing.T) {
+	e := newEnv(t, "")
+	e.d.CreateFolder(t, user, "Lists")
+	var msgs [][]byte
+	for i := 0; i < 6; i++ {
+		msgs = append(msgs, testserver.GenMessage(20, i, 600))
+		e.d.Append(t, user, "Lists", msgs[i], imap.FlagSeen)
+	}
+	e.mustRun(t)
+	before := e.converged(t)
+	uv := e.d.UIDValidity(t, user, "Lists")
+	e.d.DeleteFolder(t, user, "Lists")
+	e.d.CreateFolder(t, user, "Lists")
+	for _, m := range msgs {
+		e.d.Append(t, user, "Lists", m, imap.FlagSeen)
+	}
+	if e.d.UIDValidity(t, user, "Lists") == uv {
+		t.Fatal("UIDVALIDITY did not change")
+	}
+	res := e.mustRun(t)
+	after := e.converged(t)
+	if len(after["Lists"]) != 6 || fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("after UIDVALIDITY change: %s", summarize(after))
+	}
+	if res.Linked != 6 || res.Appended != 0 || res.Fetched != 0 {
+		t.Errorf("result %+v, want 6 re-linked and nothing copied", res)
+	}
+	found := false
+	for _, n := range res.Notes {
+		found = found || strings.Contains(n, "UIDVALIDITY changed")
+	}
+	if !found {
+		t.Errorf("the run did not say what it did: %v", res.Notes)
+	}
+}
+
+func TestMassDeleteGuard(t *testing.T) {
+	e := newEnv(t, "")
+	var uids []imap.UID
+	for i := 0; i < 30; i++ {
+		uids = append(uids, e.d.Append(t, user, "INBOX", testserver.GenMessage(30, i, 300)))
+	}
+	e.mustRun(t)
+	e.d.Expunge(t, user, "INBOX", uids...)
+	res, err := e.run(t, nil)
+	if !errors.Is(err, syncer.ErrFolders) || !strings.Contains(err.Error(), "--force-delete \"INBOX\"") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(e.local(t)["INBOX"]); n != 30 {
+		t.Fatalf("guard let %d of 30 local messages go", 30-n)
+	}
+	if res.DeletedLocal != 0 {
+		t.Fatalf("deleted %d", res.DeletedLocal)
+	}
+	res, err = e.run(t, func(o *syncer.Options) { o.ForceDelete = map[string]bool{"INBOX": true} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DeletedLocal != 30 || len(e.local(t)["INBOX"]) != 0 {
+		t.Fatalf("force-delete: %+v", res)
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	e := newEnv(t, "")
+	e.d.Append(t, user, "INBOX", testserver.GenMessage(40, 0, 300))
+	res, err := e.run(t, func(o *syncer.Options) { o.DryRun = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Plans) != 1 || len(res.Plans[0].Actions) != 1 || res.Plans[0].Actions[0].Op != syncer.OpFetch {
+		t.Fatalf("plan %+v", res.Plans)
+	}
+	if files := fileNames(t, e.root); len(files) != 0 {
+		t.Fatalf("dry run wrote %v", files)
+	}
+	if w := writeCommands(e.trace.String()); len(w) > 0 {
+		t.Fatalf("dry run sent %v", w)
+	}
+}
