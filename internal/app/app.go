@@ -466,4 +466,3 @@ func runPOP(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name 
 	r.OK = true
 	return r
 }
-
