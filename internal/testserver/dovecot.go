@@ -93,6 +93,9 @@ func WithDebug() Option {
 	return func(o *options) { o.debug = true }
 }
 
+// lookupBinary finds Dovecot's programs; tests replace it.
+var lookupBinary = findBinary
+
 // findBinary looks name up in PATH, then in the usual Debian locations.
 func findBinary(name string) string {
 	if p, err := exec.LookPath(name); err == nil {
@@ -121,8 +124,8 @@ func StartDovecot(t testing.TB, opts ...Option) *Dovecot {
 		opt(&o)
 	}
 	d := &Dovecot{users: map[string]string{}}
-	d.dovecot = findBinary("dovecot")
-	d.doveadm = findBinary("doveadm")
+	d.dovecot = lookupBinary("dovecot")
+	d.doveadm = lookupBinary("doveadm")
 	if d.dovecot == "" || d.doveadm == "" {
 		if os.Getenv(RequireEnv) == "1" {
 			t.Fatalf("testserver: dovecot not installed (dovecot=%q doveadm=%q) and %s=1", d.dovecot, d.doveadm, RequireEnv)
@@ -386,7 +389,9 @@ func (d *Dovecot) start() error {
 	return nil
 }
 
-// stop sends SIGTERM to the master and waits for it to exit.
+// stop sends SIGTERM to the master and waits for it to exit. This takes
+// about 1.1 s: after its children have exited, Dovecot's master sleeps one
+// second to let its log process finish.
 func (d *Dovecot) stop() {
 	if d.cmd == nil {
 		return

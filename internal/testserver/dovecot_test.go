@@ -313,3 +313,47 @@ func TestDovecotBulkLoad(t *testing.T) {
 		t.Fatalf("POP3 STAT: %q", lines)
 	}
 }
+
+// fakeTB records Skip and Fatal calls; both end the calling goroutine's
+// function via panic, like runtime.Goexit does for a real test.
+type fakeTB struct {
+	testing.TB
+	skipped, failed string
+}
+
+type fakeTBStop struct{}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Skip(args ...any) {
+	f.skipped = fmt.Sprint(args...)
+	panic(fakeTBStop{})
+}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed = fmt.Sprintf(format, args...)
+	panic(fakeTBStop{})
+}
+
+func TestStartDovecotMissing(t *testing.T) {
+	orig := lookupBinary
+	lookupBinary = func(string) string { return "" }
+	defer func() { lookupBinary = orig }()
+	run := func(require string) *fakeTB {
+		t.Setenv(RequireEnv, require)
+		f := &fakeTB{TB: t}
+		func() {
+			defer func() {
+				if r := recover(); r != nil && r != (fakeTBStop{}) {
+					panic(r)
+				}
+			}()
+			StartDovecot(f)
+		}()
+		return f
+	}
+	if f := run(""); f.skipped != "dovecot not installed" || f.failed != "" {
+		t.Errorf("without %s: skipped=%q failed=%q", RequireEnv, f.skipped, f.failed)
+	}
+	if f := run("1"); f.skipped != "" || !strings.Contains(f.failed, "not installed") {
+		t.Errorf("with %s=1: skipped=%q failed=%q", RequireEnv, f.skipped, f.failed)
+	}
+}

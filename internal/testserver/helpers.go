@@ -353,15 +353,18 @@ func (d *Dovecot) BulkLoad(t testing.TB, user, folder string, msgs [][]byte) {
 	d.mu.Unlock()
 	now := time.Now().Unix()
 	for i, m := range msgs {
-		// Dovecot numbers new files in file name order (timestamp,
-		// then M<usecs>), so the UIDs follow the order of msgs.
-		name := fmt.Sprintf("%d.M%06dP%dQ%d.mdsync-bulk,S=%d:2,", now, i, os.Getpid(), seq, len(m))
+		// Dovecot numbers new files in file name order (seconds, then
+		// M<usecs>), so the UIDs follow the order of msgs.
+		name := fmt.Sprintf("%d.M%06dP%dQ%d.mdsync-bulk,S=%d:2,",
+			now+int64(i/1000000), i%1000000, os.Getpid(), seq, len(m))
 		tmp := filepath.Join(dir, "tmp", name)
 		if err := os.WriteFile(tmp, m, 0o600); err != nil {
 			t.Fatalf("testserver: BulkLoad: %v", err)
 		}
-		if err := os.Chown(tmp, d.uid, d.gid); err != nil {
-			t.Fatalf("testserver: BulkLoad: %v", err)
+		if d.uid != os.Geteuid() {
+			if err := os.Chown(tmp, d.uid, d.gid); err != nil {
+				t.Fatalf("testserver: BulkLoad: %v", err)
+			}
 		}
 		if err := os.Rename(tmp, filepath.Join(dir, "cur", name)); err != nil {
 			t.Fatalf("testserver: BulkLoad: %v", err)
