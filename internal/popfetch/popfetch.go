@@ -60,10 +60,12 @@ import (
 // account + "\x00" + UIDL.
 const JournalOp = "pop-deliver"
 
-// Batch limits: intents are journaled, and UIDLs recorded, per batch.
-const (
-	batchMessages = 128
-	batchBytes    = 32 << 20
+// Batch limits: intents are journaled, and UIDLs recorded, per batch (one
+// directory fsync and two commits per batch instead of per message). Tests
+// change batchMessages.
+var (
+	batchMessages       = 128
+	batchBytes    int64 = 32 << 20
 )
 
 // Fetcher fetches one POP account. Fill the fields and call Run.
