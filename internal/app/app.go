@@ -89,6 +89,11 @@ func (e *env) errorf(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "mdsync: "+format+"\n", args...)
 }
 
+func init() {
+	// -v is --verbose here; --version keeps no short alias.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+}
+
 // Main runs the CLI and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -115,15 +120,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return nil
 	}
 	app := &cli.App{
-		Name:                 "mdsync",
-		Usage:                "two-way IMAP <-> Maildir sync and POP3 fetching, safe to run from cron",
-		Version:              version(),
-		Writer:               stdout,
-		ErrWriter:            stderr,
-		Flags:                common(),
-		Before:               before,
-		ExitErrHandler:       func(*cli.Context, error) {},
-		EnableBashCompletion: true,
+		Name:                   "mdsync",
+		Usage:                  "two-way IMAP <-> Maildir sync and POP3 fetching, safe to run from cron",
+		Version:                version(),
+		Writer:                 stdout,
+		ErrWriter:              stderr,
+		Flags:                  common(),
+		Before:                 before,
+		ExitErrHandler:         func(*cli.Context, error) {},
+		EnableBashCompletion:   true,
+		UseShortOptionHandling: true,
 		Commands: []*cli.Command{
 			{
 				Name:      "sync",
@@ -131,22 +137,25 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				ArgsUsage: "[NAME...]",
 				Flags: append(common(),
 					&cli.StringSliceFlag{Name: "force-delete", Usage: "let the run delete more than max_delete in `FOLDER` (repeatable)"}),
-				Before: before,
-				Action: func(c *cli.Context) error { return runSync(ctx, e, c) },
+				Before:                 before,
+				UseShortOptionHandling: true,
+				Action:                 func(c *cli.Context) error { return runSync(ctx, e, c) },
 			},
 			{
-				Name:   "check",
-				Usage:  "validate the config and try each login",
-				Flags:  common(),
-				Before: before,
-				Action: func(c *cli.Context) error { return runCheck(ctx, e, c) },
+				Name:                   "check",
+				Usage:                  "validate the config and try each login",
+				Flags:                  common(),
+				Before:                 before,
+				UseShortOptionHandling: true,
+				Action:                 func(c *cli.Context) error { return runCheck(ctx, e, c) },
 			},
 			{
-				Name:   "status",
-				Usage:  "show the last run, counts and errors of each channel and account",
-				Flags:  common(),
-				Before: before,
-				Action: func(c *cli.Context) error { return runStatus(ctx, e, c) },
+				Name:                   "status",
+				Usage:                  "show the last run, counts and errors of each channel and account",
+				Flags:                  common(),
+				Before:                 before,
+				UseShortOptionHandling: true,
+				Action:                 func(c *cli.Context) error { return runStatus(ctx, e, c) },
 			},
 			{
 				Name:  "version",
@@ -173,8 +182,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return ExitUsage
 }
 
+// lineageString returns a flag's value from the innermost context that set
+// it: global flags may be given before or after the command name.
+func lineageString(c *cli.Context, name string) string {
+	for _, cc := range c.Lineage() {
+		if cc.IsSet(name) {
+			return cc.String(name)
+		}
+	}
+	return c.String(name)
+}
+
 func loadConfig(e *env, c *cli.Context) (*config.Config, error) {
-	path := c.String("config")
+	path := lineageString(c, "config")
 	if path == "" {
 		path = config.DefaultPath()
 	}
@@ -309,6 +329,7 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 		s := summary{Version: version(), DryRun: e.dryRun, OK: code == ExitOK, ExitCode: code, Targets: results}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		enc.Encode(s)
 	} else {
 		printResults(e, results)
@@ -377,7 +398,6 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, force map[string]bool, debugW io.Writer) targetResult {
 	r := targetResult{Name: name, Kind: "channel", start: time.Now(), Counts: map[string]int{}}
-	defer func() { r.end = time.Now() }()
 	fail := func(err error) targetResult {
 		r.Error, r.temp, r.end = err.Error(), classify(err), time.Now()
 		return r
@@ -420,7 +440,7 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 	if err != nil {
 		return fail(err)
 	}
-	r.OK = true
+	r.OK, r.end = true, time.Now()
 	return r
 }
 
