@@ -1,0 +1,5 @@
+//go:build !race
+
+package popfetch
+
+const raceEnabled = false
