@@ -1,0 +1,295 @@
+package main
+
+// Crash tests: a real mdsync process is ended abruptly (at every journal
+// step through MDSYNC_FAILPOINT, and at random moments with SIGKILL); the
+// next run must converge with no message lost and none duplicated.
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mdsync/mdsync/internal/failpoint"
+	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/maildir"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mdsync-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "mdsync")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build mdsync: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type account struct {
+	d    *testserver.Dovecot
+	user string
+	dir  string
+	conf string
+	root string
+}
+
+func newAccount(t *testing.T, d *testserver.Dovecot, user string) *account {
+	t.Helper()
+	d.AddUser(t, user, "pw")
+	dir := t.TempDir()
+	a := &account{d: d, user: user, dir: dir, root: filepath.Join(dir, "mail"), conf: filepath.Join(dir, "config.toml")}
+	text := fmt.Sprintf(`state_dir = %q
+[imap.t]
+host = "127.0.0.1"
+port = %d
+tls = "none"
+user = %q
+password = "pw"
+max_connections = 2
+[maildir.t]
+path = %q
+[channel.t]
+imap = "t"
+maildir = "t"
+max_delete = "100%%"
+`, filepath.Join(dir, "state"), d.IMAPPort, user, a.root)
+	if err := os.WriteFile(a.conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// sync runs the binary; fp is the failpoint ("" for none).
+func (a *account) sync(t *testing.T, fp string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binary, "--config", a.conf, "sync")
+	cmd.Env = append(os.Environ(), "MDSYNC_FAILPOINT="+fp)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Run()
+	return cmd.ProcessState.ExitCode(), out.String()
+}
+
+func (a *account) mustSync(t *testing.T) string {
+	t.Helper()
+	code, out := a.sync(t, "")
+	if code != 0 {
+		t.Fatalf("sync: exit %d\n%s", code, out)
+	}
+	return out
+}
+
+// assertConverged checks both sides equal, no duplicates, and exactly the
+// expected contents per folder.
+func (a *account) assertConverged(t *testing.T, want map[string][]string) {
+	t.Helper()
+	s := a.d.ServerState(t, a.user)
+	l := testserver.LocalState(t, a.root)
+	if d := testserver.Diff(s, l); d != "" {
+		t.Fatalf("server and maildir differ:\n%s", d)
+	}
+	if dup := testserver.Duplicates(s); len(dup) > 0 {
+		t.Fatalf("duplicates: %v", dup)
+	}
+	for folder, shas := range want {
+		got := map[string]bool{}
+		for _, m := range s[folder] {
+			got[m.SHA256] = true
+		}
+		if len(s[folder]) != len(shas) {
+			t.Errorf("%s holds %d messages, want %d", folder, len(s[folder]), len(shas))
+		}
+		for _, sha := range shas {
+			if !got[sha] {
+				t.Errorf("%s lost message %s", folder, sha[:8])
+			}
+		}
+	}
+}
+
+func sha(msg []byte) string { return testserver.BodySHA256(msg) }
+
+func TestFailpoints(t *testing.T) {
+	d := testserver.StartDovecot(t)
+	steps := []struct {
+		fp      string
+		initial bool // the failpoint is in the first sync (fetch)
+	}{
+		{"fetch.after-journal", true}, {"fetch.after-write", true}, {"fetch.after-commit", true},
+		{"append.after-journal", false}, {"append.after-server", false}, {"append.after-server:2", false}, {"append.after-commit", false},
+		{"store.after-journal", false}, {"store.after-server", false},
+		{"setflags.after-rename", false},
+		{"expunge.after-journal", false}, {"expunge.after-flag", false}, {"expunge.after-server", false},
+		{"delete.after-unlink", false},
+		{"move.after-journal", false}, {"move.after-server", false},
+	}
+	for i, st := range steps {
+		t.Run(st.fp, func(t *testing.T) {
+			a := newAccount(t, d, fmt.Sprintf("u%d", i))
+			var inbox []string
+			var uids []imap.UID
+			for j := 0; j < 10; j++ {
+				m := testserver.GenMessage(int64(100+i), j, 700)
+				uids = append(uids, d.Append(t, a.user, "INBOX", m))
+				inbox = append(inbox, sha(m))
+			}
+			d.CreateFolder(t, a.user, "Archive")
+			want := map[string][]string{"INBOX": inbox, "Archive": {}}
+			if st.initial {
+				if code, out := a.sync(t, st.fp); code != failpoint.ExitCode {
+					t.Fatalf("failpoint %s not reached: exit %d\n%s", st.fp, code, out)
+				}
+			} else {
+				a.mustSync(t)
+				a.assertConverged(t, want)
+				// changes on both sides
+				store, _ := maildir.Open(a.root, maildir.Verbatim)
+				lin, _ := store.Folder("INBOX", '/')
+				larch, _ := store.Folder("Archive", '/')
+				msgs, _, _ := lin.Scan()
+				bySHA := map[string]maildir.Message{}
+				for _, m := range msgs {
+					b, _ := os.ReadFile(m.Path(lin))
+					bySHA[sha(b)] = m
+				}
+				for j := 0; j < 3; j++ {
+					m := testserver.GenMessage(int64(200+i), j, 500)
+					d.Append(t, a.user, "INBOX", m, imap.FlagSeen)
+					want["INBOX"] = append(want["INBOX"], sha(m))
+					lm := testserver.GenMessage(int64(300+i), j, 600)
+					if _, err := lin.Deliver(bytes.NewReader(lm), maildir.DeliverOpts{Flags: "S"}); err != nil {
+						t.Fatal(err)
+					}
+					want["INBOX"] = append(want["INBOX"], sha(lm))
+				}
+				d.SetFlags(t, a.user, "INBOX", uids[0], imap.StoreFlagsAdd, imap.FlagFlagged)
+				d.SetFlags(t, a.user, "INBOX", uids[1], imap.StoreFlagsAdd, imap.FlagAnswered)
+				d.Expunge(t, a.user, "INBOX", uids[2])
+				lin.SetFlags(bySHA[inbox[3]], "FS")
+				lin.SetFlags(bySHA[inbox[4]], "S")
+				lin.Remove(bySHA[inbox[5]])
+				lin.Remove(bySHA[inbox[6]])
+				lin.MoveTo(bySHA[inbox[7]], larch)
+				lin.MoveTo(bySHA[inbox[8]], larch)
+				keep := []string{}
+				for _, s := range want["INBOX"] {
+					if s != inbox[2] && s != inbox[5] && s != inbox[6] && s != inbox[7] && s != inbox[8] {
+						keep = append(keep, s)
+					}
+				}
+				want["INBOX"] = keep
+				want["Archive"] = []string{inbox[7], inbox[8]}
+				if code, out := a.sync(t, st.fp); code != failpoint.ExitCode {
+					t.Fatalf("failpoint %s not reached: exit %d\n%s", st.fp, code, out)
+				}
+			}
+			a.mustSync(t)
+			a.assertConverged(t, want)
+			// and the run after that has nothing left to do
+			if out := a.mustSync(t); strings.TrimSpace(out) != "" {
+				t.Errorf("third run still did something: %s", out)
+			}
+			a.assertConverged(t, want)
+		})
+	}
+}
+
+// TestRandomKills SIGKILLs real mdsync runs at random moments while they
+// sync a few thousand messages each way, 20 times, then lets one finish.
+func TestRandomKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	d := testserver.StartDovecot(t)
+	a := newAccount(t, d, "killme")
+	const n = 1500
+	var srv, loc [][]byte
+	want := map[string][]string{}
+	for i := 0; i < n; i++ {
+		m := testserver.GenMessage(7, i, 800)
+		srv = append(srv, m)
+		want["INBOX"] = append(want["INBOX"], sha(m))
+	}
+	d.BulkLoad(t, a.user, "INBOX", srv)
+	store, err := maildir.Open(a.root, maildir.Verbatim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf, err := store.CreateFolder("Sent", '/')
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		m := testserver.GenMessage(8, i, 800)
+		loc = append(loc, m)
+		want["Sent"] = append(want["Sent"], sha(m))
+		if _, err := lf.Deliver(bytes.NewReader(m), maildir.DeliverOpts{Flags: "S", NoDirSync: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lf.SyncDirs()
+	r := rand.New(rand.NewSource(42))
+	killed := 0
+	for i := 0; i < 20; i++ {
+		if i > 0 { // more work each way for every run
+			var more [][]byte
+			for j := 0; j < 100; j++ {
+				m := testserver.GenMessage(int64(1000+i), j, 800)
+				more = append(more, m)
+				want["INBOX"] = append(want["INBOX"], sha(m))
+				lm := testserver.GenMessage(int64(2000+i), j, 800)
+				want["Sent"] = append(want["Sent"], sha(lm))
+				if _, err := lf.Deliver(bytes.NewReader(lm), maildir.DeliverOpts{Flags: "S", NoDirSync: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lf.SyncDirs()
+			d.AppendMany(t, a.user, "INBOX", more)
+		}
+		cmd := exec.Command(binary, "--config", a.conf, "-q", "sync")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// a random moment of the run
+		timer := time.AfterFunc(time.Duration(r.Intn(300)+5)*time.Millisecond, func() { cmd.Process.Kill() })
+		err := cmd.Wait()
+		if timer.Stop() {
+			// finished before the kill: fine, but it must have succeeded
+			if err != nil {
+				t.Fatalf("run %d failed: %v\n%s", i, err, out.String())
+			}
+		} else {
+			killed++
+		}
+		// at no moment may either side hold a duplicate
+		if dup := testserver.Duplicates(d.ServerState(t, a.user)); len(dup) > 0 {
+			t.Fatalf("after kill %d: duplicates on the server: %v", i, dup[:min(5, len(dup))])
+		}
+		if dup := testserver.Duplicates(testserver.LocalState(t, a.root)); len(dup) > 0 {
+			t.Fatalf("after kill %d: duplicates locally: %v", i, dup[:min(5, len(dup))])
+		}
+	}
+	t.Logf("%d of 20 runs were killed mid-sync", killed)
+	if killed < 15 {
+		t.Errorf("only %d runs were killed; the test did not exercise crashes", killed)
+	}
+	a.mustSync(t)
+	a.assertConverged(t, want)
+}
