@@ -10,7 +10,9 @@
 //  2. Connect (implicit TLS by default, STLS when tls = "starttls", plain
 //     only as the configuration allows), log in, LIST and UIDL. A server
 //     without UIDL gets a fingerprint of each message instead: "fp:" + the
-//     hex SHA-256 of its TOP n 0 headers and its size.
+//     hex SHA-256 of its TOP n 0 headers and its size (two messages with
+//     identical headers and size are then one message: the second is skipped
+//     with a warning).
 //  3. Fetch, in batches: the intents of a batch (UIDL + the Maildir key the
 //     message will get) are committed to the journal BEFORE any RETR; each
 //     message is streamed from RETR into tmp/, fsynced and renamed into new/
