@@ -39,7 +39,26 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 	a := &applier{ctx: ctx, c: c, o: o, w: w, byName: byName, res: res}
 	groups := map[Op][]Action{}
 	needServer := false
+	var paired map[uint32]bool
+	var pairedKey map[string]bool
+	if w.executed {
+		// A retry on a fresh connection: leave out the fetches and uploads
+		// that the failed attempt already recorded, or they would be done
+		// twice.
+		pairs, err := o.DB.Pairs(ctx, w.st.ID)
+		if err != nil {
+			return err
+		}
+		paired, pairedKey = map[uint32]bool{}, map[string]bool{}
+		for _, p := range pairs {
+			paired[p.UID], pairedKey[p.Key] = true, true
+		}
+	}
+	w.executed = true
 	for _, act := range w.plan.Actions {
+		if (act.Op == OpFetch && paired[act.UID]) || (act.Op == OpAppend && pairedKey[act.Key]) {
+			continue
+		}
 		groups[act.Op] = append(groups[act.Op], act)
 		switch act.Op {
 		case OpExpunge, OpMove, OpStoreFlags, OpFetch, OpAppend:
@@ -277,31 +296,8 @@ func (a *applier) expunge(acts []Action) error {
 		return err
 	}
 	failpoint.Hit("expunge.after-journal")
-	set := uidsOf(acts)
-	if err := a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-		return fmt.Errorf("flag \\Deleted: %w", err)
-	}
-	failpoint.Hit("expunge.after-flag")
-	if a.c.Caps.Has(imap.CapUIDPlus) || a.c.Caps.Has(imap.CapIMAP4rev2) {
-		if err := a.c.UIDExpunge(set).Close(); err != nil {
-			return fmt.Errorf("uid expunge: %w", err)
-		}
-	} else {
-		// Without UIDPLUS, EXPUNGE removes every \Deleted message: only do
-		// it when ours are the only ones.
-		sd, err := a.c.UIDSearch(&imap.SearchCriteria{Flag: []imap.Flag{imap.FlagDeleted}}, nil).Wait()
-		if err != nil {
-			return fmt.Errorf("search deleted: %w", err)
-		}
-		for _, u := range sd.AllUIDs() {
-			if !set.Contains(u) {
-				a.res.note("%s: server lacks UIDPLUS and other messages are marked \\Deleted: left flagged, not expunged", a.w.name)
-				return a.tx(func(tx *state.Tx) error { return done(tx, ids) })
-			}
-		}
-		if err := a.c.Expunge().Close(); err != nil {
-			return fmt.Errorf("expunge: %w", err)
-		}
+	if err := a.expungeUIDs(uidsOf(acts)); err != nil {
+		return err
 	}
 	failpoint.Hit("expunge.after-server")
 	err = a.tx(func(tx *state.Tx) error {
@@ -316,6 +312,37 @@ func (a *applier) expunge(acts []Action) error {
 		a.res.add(func(r *Result) { r.Expunged += len(acts) })
 	}
 	return err
+}
+
+// expungeUIDs flags messages \Deleted and expunges exactly them: UID
+// EXPUNGE where the server has UIDPLUS; otherwise a plain EXPUNGE only when
+// no other message is marked \Deleted (it would remove those too), else
+// they stay flagged and the run says so.
+func (a *applier) expungeUIDs(set imap.UIDSet) error {
+	if err := a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		return fmt.Errorf("flag \\Deleted: %w", err)
+	}
+	failpoint.Hit("expunge.after-flag")
+	if a.c.Caps.Has(imap.CapUIDPlus) || a.c.Caps.Has(imap.CapIMAP4rev2) {
+		if err := a.c.UIDExpunge(set).Close(); err != nil {
+			return fmt.Errorf("uid expunge: %w", err)
+		}
+		return nil
+	}
+	sd, err := a.c.UIDSearch(&imap.SearchCriteria{Flag: []imap.Flag{imap.FlagDeleted}}, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("search deleted: %w", err)
+	}
+	for _, u := range sd.AllUIDs() {
+		if !set.Contains(u) {
+			a.res.note("%s: server lacks UIDPLUS and other messages are marked \\Deleted: ours are left flagged, not expunged", a.w.name)
+			return nil
+		}
+	}
+	if err := a.c.Expunge().Close(); err != nil {
+		return fmt.Errorf("expunge: %w", err)
+	}
+	return nil
 }
 
 func (a *applier) move(acts []Action) error {
@@ -335,15 +362,34 @@ func (a *applier) move(acts []Action) error {
 			return err
 		}
 		failpoint.Hit("move.after-journal")
-		md, err := a.c.Move(uidsOf(group), dst).Wait()
-		if err != nil {
-			return fmt.Errorf("move to %q: %w", dst, err)
+		var srcUIDs, dstUIDs imap.NumSet
+		if a.c.Caps.Has(imap.CapMove) || a.c.Caps.Has(imap.CapIMAP4rev2) {
+			md, err := a.c.Move(uidsOf(group), dst).Wait()
+			if err != nil {
+				return fmt.Errorf("move to %q: %w", dst, err)
+			}
+			if md != nil {
+				srcUIDs, dstUIDs = md.SourceUIDs, md.DestUIDs
+			}
+		} else {
+			// COPY, then expunge only these (the library's own fallback
+			// would run a plain EXPUNGE without UIDPLUS).
+			cd, err := a.c.Copy(uidsOf(group), dst).Wait()
+			if err != nil {
+				return fmt.Errorf("copy to %q: %w", dst, err)
+			}
+			if cd != nil {
+				srcUIDs, dstUIDs = cd.SourceUIDs, cd.DestUIDs
+			}
+			if err := a.expungeUIDs(uidsOf(group)); err != nil {
+				return err
+			}
 		}
 		failpoint.Hit("move.after-server")
 		dstMap := map[uint32]uint32{}
-		if md != nil && md.SourceUIDs != nil && md.DestUIDs != nil {
-			if su, ok := md.SourceUIDs.(imap.UIDSet); ok {
-				if du, ok := md.DestUIDs.(imap.UIDSet); ok {
+		if srcUIDs != nil && dstUIDs != nil {
+			if su, ok := srcUIDs.(imap.UIDSet); ok {
+				if du, ok := dstUIDs.(imap.UIDSet); ok {
 					s, _ := su.Nums()
 					d, _ := du.Nums()
 					for i := range s {
@@ -521,6 +567,34 @@ func (a *applier) fetchBatch(acts []Action) error {
 		sem     = make(chan struct{}, 8) // fsyncs in flight
 		pending = acts
 	)
+	// keep records, when the fetch fails midway (say the connection
+	// drops), the messages already written whole: they are kept and their
+	// journal entries done; the others are left to the next run.
+	keep := func(failure error) error {
+		wg.Wait()
+		if len(got) == 0 || a.w.local.SyncDirs() != nil {
+			return failure
+		}
+		idOf := make(map[uint32]int64, len(acts))
+		for i, act := range acts {
+			idOf[act.UID] = ids[i]
+		}
+		err := a.tx(func(tx *state.Tx) error {
+			for _, f := range got {
+				if err := tx.PutPair(a.w.st.ID, state.Pair{UID: f.uid, Key: f.key, Flags: f.flags, Size: f.size, Fingerprint: f.fp, MessageID: f.msgid}); err != nil {
+					return err
+				}
+				if err := tx.DoneJournal(idOf[f.uid]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			a.res.add(func(r *Result) { r.Fetched += len(got) })
+		}
+		return failure
+	}
 	for attempt := 0; attempt < 2 && len(pending) > 0; attempt++ {
 		set := uidsOf(pending)
 		fc := a.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
@@ -546,8 +620,7 @@ func (a *applier) fetchBatch(acts []Action) error {
 					f, err := a.deliver(act, it.Literal)
 					if err != nil {
 						fc.Close()
-						wg.Wait()
-						return err
+						return keep(err)
 					}
 					delete(want, uid)
 					sem <- struct{}{}
@@ -569,8 +642,7 @@ func (a *applier) fetchBatch(acts []Action) error {
 			}
 		}
 		if err := fc.Close(); err != nil {
-			wg.Wait()
-			return fmt.Errorf("fetch: %w", err)
+			return keep(fmt.Errorf("fetch: %w", err))
 		}
 		pending = pending[:0:0]
 		for _, act := range acts {
@@ -581,7 +653,7 @@ func (a *applier) fetchBatch(acts []Action) error {
 	}
 	wg.Wait()
 	if werr != nil {
-		return werr
+		return keep(werr)
 	}
 	if err := a.w.local.SyncDirs(); err != nil {
 		return err
@@ -639,6 +711,12 @@ func (a *applier) deliver(act Action, body io.Reader) (delivered, error) {
 	if _, err := io.Copy(lw, cr); err != nil {
 		d.Abort()
 		return delivered{}, fmt.Errorf("fetch uid %d: %w", act.UID, err)
+	}
+	// A literal cut short by a closed connection reads as a clean EOF:
+	// never commit a partial body.
+	if lr, ok := body.(imap.LiteralReader); ok && cr.n != lr.Size() {
+		d.Abort()
+		return delivered{}, fmt.Errorf("fetch uid %d: body cut short: %d of %d bytes received: %w", act.UID, cr.n, lr.Size(), io.ErrUnexpectedEOF)
 	}
 	if err := lw.Flush(); err != nil {
 		d.Abort()

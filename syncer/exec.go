@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -90,6 +91,7 @@ type work struct {
 	curM, newM int64
 	mtimeAt    int64 // when curM and newM were read
 	plan       *FolderPlan
+	executed   bool // execute ran once already (this is a retry)
 	err        error
 }
 
@@ -237,9 +239,14 @@ type connPool struct {
 
 func (p *connPool) get(ctx context.Context) (*imapconn.Conn, error) {
 	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
-		c := p.idle[n-1]
-		p.idle = p.idle[:n-1]
+	for len(p.idle) > 0 {
+		c := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		select {
+		case <-c.Closed(): // timed out while idle, or dropped by the server
+			continue
+		default:
+		}
 		p.mu.Unlock()
 		return c, nil
 	}
@@ -280,6 +287,13 @@ func (p *connPool) closeAll() {
 	}
 }
 
+// isTimeout tells a stalled server (not worth a retry in this run) from a
+// dropped connection (retried once on a fresh one).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 func isConnError(err error) bool {
 	var ie *imap.Error
 	return !errors.As(err, &ie) && !errors.Is(err, ErrBlocked)
@@ -307,7 +321,7 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn,
 					}
 					w.err = fn(c, w)
 					p.put(c, w.err)
-					if w.err == nil || !isConnError(w.err) || ctx.Err() != nil {
+					if w.err == nil || !isConnError(w.err) || isTimeout(w.err) || ctx.Err() != nil {
 						break
 					}
 				}
@@ -560,15 +574,47 @@ func matchContent(c *imapconn.Conn, o Options, w *work) error {
 		}
 	}
 	in.Matches = map[string]uint32{}
+	noID := map[int64][]string{} // local messages without Message-ID, by size
 	for _, k := range ul {
 		li := w.localInfo[k]
 		if li.MessageID == "" {
+			noID[li.CRLFSize] = append(noID[li.CRLFSize], k)
 			continue
 		}
 		key := id{li.MessageID, li.CRLFSize}
 		if us := byID[key]; len(us) > 0 {
 			in.Matches[k] = us[0]
 			byID[key] = us[1:]
+		}
+	}
+	if len(noID) == 0 {
+		return nil
+	}
+	// Without a Message-ID, compare the content of same-size candidates.
+	var cands []uint32
+	for _, u := range ur {
+		if m := meta[u]; m.MessageID == "" && len(noID[m.Size]) > 0 {
+			cands = append(cands, u)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	fps, err := fetchFingerprints(c, cands)
+	if err != nil {
+		return fmt.Errorf("%q: %w", w.name, err)
+	}
+	byFP := map[string][]string{}
+	for _, ks := range noID {
+		for _, k := range ks {
+			fp := w.localInfo[k].Fingerprint
+			byFP[fp] = append(byFP[fp], k)
+		}
+	}
+	for _, u := range cands {
+		if ks := byFP[fps[u]]; len(ks) > 0 {
+			in.Matches[ks[0]] = u
+			byFP[fps[u]] = ks[1:]
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -219,6 +220,44 @@ func fetchMeta(c *imapconn.Conn, uids []uint32) (map[uint32]remoteMeta, error) {
 		if err := fc.Close(); err != nil {
 			return nil, fmt.Errorf("fetch message ids: %w", err)
 		}
+	}
+	return out, nil
+}
+
+// fetchFingerprints streams the bodies of some messages through the same
+// fingerprint a local file gets (SHA-256 of the content with LF endings).
+func fetchFingerprints(c *imapconn.Conn, uids []uint32) (map[uint32]string, error) {
+	out := map[uint32]string{}
+	fc := c.Fetch(uidSet(uids), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	defer fc.Close()
+	for {
+		m := fc.Next()
+		if m == nil {
+			break
+		}
+		var uid uint32
+		for {
+			it := m.Next()
+			if it == nil {
+				break
+			}
+			switch it := it.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = uint32(it.UID)
+			case imapclient.FetchItemDataBodySection:
+				lw := newLFWriter(io.Discard)
+				if _, err := io.Copy(lw, it.Literal); err != nil {
+					return nil, fmt.Errorf("fetch for comparison: %w", err)
+				}
+				lw.Flush()
+				if uid != 0 {
+					out[uid] = lw.Fingerprint()
+				}
+			}
+		}
+	}
+	if err := fc.Close(); err != nil {
+		return nil, fmt.Errorf("fetch for comparison: %w", err)
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/testserver"
@@ -422,4 +423,160 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if w := writeCommands(e.trace.String()); len(w) > 0 {
 		t.Fatalf("dry run sent %v", w)
 	}
+}
+
+func noMessageID(seed int64, i int) []byte {
+	m := testserver.GenMessage(seed, i, 400)
+	var out []string
+	for _, l := range strings.Split(string(m), "\r\n") {
+		if !strings.HasPrefix(l, "Message-ID:") {
+			out = append(out, l)
+		}
+	}
+	return []byte(strings.Join(out, "\r\n"))
+}
+
+// TestLostStateRelinksByContent: with the state DB gone (or a crash between
+// an upload and its record), both sides hold the same messages unpaired; the
+// run links them by Message-ID + size, or by content when there is no
+// Message-ID, instead of copying anything again.
+func TestLostStateRelinksByContent(t *testing.T) {
+	e := newEnv(t, "")
+	for i := 0; i < 4; i++ {
+		e.d.Append(t, user, "INBOX", testserver.GenMessage(50, i, 500), imap.FlagSeen)
+		e.d.Append(t, user, "INBOX", noMessageID(51, i))
+	}
+	store, _ := maildir.Open(e.root, maildir.Verbatim)
+	inbox, _ := store.CreateFolder("INBOX", '/')
+	for i := 0; i < 3; i++ {
+		inbox.Deliver(bytes.NewReader(noMessageID(52, i)), maildir.DeliverOpts{Flags: "S"})
+		inbox.Deliver(bytes.NewReader(testserver.GenMessage(53, i, 500)), maildir.DeliverOpts{})
+	}
+	e.mustRun(t)
+	before := e.converged(t)
+	if len(before["INBOX"]) != 14 {
+		t.Fatalf("first sync: %d messages", len(before["INBOX"]))
+	}
+	// lose the state
+	e.db.Close()
+	os.Remove(filepath.Join(e.cfg.StateDir, state.FileName))
+	db, err := state.Open(context.Background(), e.cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.db = db
+	t.Cleanup(func() { db.Close() })
+	res := e.mustRun(t)
+	after := e.converged(t)
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("after losing the state:\n%s\n%s", summarize(before), summarize(after))
+	}
+	if res.Linked != 14 || res.Fetched != 0 || res.Appended != 0 {
+		t.Fatalf("result %+v, want 14 linked, nothing copied", res)
+	}
+}
+
+// TestPlainIMAP4rev1Server: a server without UIDPLUS, MOVE, CONDSTORE,
+// ESEARCH or LIST-STATUS (go-imap's in-process server with IMAP4rev1 only)
+// still syncs both ways: uploads are linked by content on the next run, a
+// move is COPY + expunge, deletions expunge only our messages.
+func TestPlainIMAP4rev1Server(t *testing.T) {
+	addr, u := testserver.StartMemServerCaps(t, user, pass, imap.CapSet{imap.CapIMAP4rev1: {}})
+	if err := u.Create("Archive", nil); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(addr, ":")
+	dir := t.TempDir()
+	root := filepath.Join(dir, "mail")
+	cfg, err := config.Parse("t.toml", []byte(fmt.Sprintf(`
+state_dir = %q
+[imap.t]
+host = %q
+port = %s
+tls = "none"
+user = %q
+password = %q
+[maildir.t]
+path = %q
+[channel.t]
+imap = "t"
+maildir = "t"
+`, filepath.Join(dir, "state"), host, port, user, pass, root)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := state.Open(context.Background(), cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store, _ := maildir.Open(root, maildir.Verbatim)
+	run := func() *syncer.Result {
+		t.Helper()
+		res, err := syncer.Run(context.Background(), syncer.Options{Name: "t", Channel: cfg.Channel["t"], Account: cfg.IMAP["t"], Password: pass, Store: store, DB: db})
+		if err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+		return res
+	}
+	c := testserverClient(t, addr)
+	for i := 0; i < 5; i++ {
+		m := testserver.GenMessage(60, i, 400)
+		cmd := c.Append("INBOX", int64(len(m)), nil)
+		cmd.Write(m)
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inbox, _ := store.CreateFolder("INBOX", '/')
+	for i := 0; i < 3; i++ {
+		inbox.Deliver(bytes.NewReader(testserver.GenMessage(61, i, 400)), maildir.DeliverOpts{Flags: "S"})
+	}
+	run()
+	run() // links the uploads (no APPENDUID)
+	check := func() map[string][]testserver.Msg {
+		t.Helper()
+		s, l := testserver.ClientState(t, c), testserver.LocalState(t, root)
+		if d := testserver.Diff(s, l); d != "" {
+			t.Fatalf("differ:\n%s", d)
+		}
+		if dup := testserver.Duplicates(s); len(dup) > 0 {
+			t.Fatalf("duplicates %v", dup)
+		}
+		return s
+	}
+	if s := check(); len(s["INBOX"]) != 8 {
+		t.Fatalf("INBOX %d", len(s["INBOX"]))
+	}
+	// delete one, move one, flag one — locally
+	msgs, _, _ := inbox.Scan()
+	var ms []maildir.Message
+	for _, m := range msgs {
+		ms = append(ms, m)
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Key < ms[j].Key })
+	arch, _ := store.Folder("Archive", '/')
+	inbox.Remove(ms[0])
+	inbox.MoveTo(ms[1], arch)
+	inbox.SetFlags(ms[2], "FS")
+	run()
+	res := run()
+	s := check()
+	if len(s["INBOX"]) != 6 || len(s["Archive"]) != 1 {
+		t.Fatalf("after changes: %s / %+v", testserver.Diff(s, nil), res)
+	}
+}
+
+func testserverClient(t *testing.T, addr string) *imapclient.Client {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(user, pass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

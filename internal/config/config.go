@@ -107,7 +107,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	base := filepath.Base(e.File)
+	base := e.File
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", base, e.Line, e.Msg)
 	}

@@ -39,17 +39,23 @@ type Options struct {
 // Conn is a logged-in connection.
 type Conn struct {
 	*imapclient.Client
-	raw  net.Conn
-	Caps imap.CapSet
+	raw     net.Conn
+	timeout time.Duration
+	Caps    imap.CapSet
 }
 
-// Close logs out (briefly) and closes the connection.
+// Close logs out (briefly, unless the connection is already dead) and
+// closes the connection.
 func (c *Conn) Close() error {
-	done := make(chan error, 1)
-	go func() { done <- c.Client.Logout().Wait() }()
 	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
+	case <-c.Client.Closed():
+	default:
+		done := make(chan error, 1)
+		go func() { done <- c.Client.Logout().Wait() }()
+		select {
+		case <-done:
+		case <-time.After(min(2*time.Second, c.timeout)):
+		}
 	}
 	c.raw.Close()
 	return c.Client.Close()
@@ -192,28 +198,38 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 	if err != nil {
 		return fail("capabilities of", err)
 	}
-	return &Conn{Client: c, raw: raw, Caps: caps}, nil
+	return &Conn{Client: c, raw: raw, timeout: o.Timeout, Caps: caps}, nil
 }
 
-// deadlineConn gives every read a deadline: go-imap waits for the start of
-// a response with no deadline at all, which would hang on a stalled server.
-// Writes push a pending automatic read deadline out, so that a long upload
-// does not time out the reader waiting for its answer.
+// deadlineConn bounds every wait on the server by timeout without
+// progress: go-imap waits for the start of a response with no deadline at
+// all (a stalled server would hang the run) and gives a whole literal five
+// minutes. Each Read gets now+timeout, or the library's own deadline when
+// that is sooner; writes push the read deadline out too, so that a long
+// upload does not time out the reader waiting for its answer.
 type deadlineConn struct {
 	net.Conn
 	timeout time.Duration
 	mu      sync.Mutex
-	auto    bool
+	want    time.Time // the deadline the library asked for (zero: none)
+	failed  error     // set once a read timed out
 }
 
 func (c *deadlineConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
-	c.auto = t.IsZero()
+	c.want = t
 	c.mu.Unlock()
-	if t.IsZero() {
-		t = time.Now().Add(c.timeout)
+	return c.Conn.SetReadDeadline(c.next())
+}
+
+func (c *deadlineConn) next() time.Time {
+	d := time.Now().Add(c.timeout)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.want.IsZero() && c.want.Before(d) {
+		return c.want
 	}
-	return c.Conn.SetReadDeadline(t)
+	return d
 }
 
 func (c *deadlineConn) SetDeadline(t time.Time) error {
@@ -223,13 +239,29 @@ func (c *deadlineConn) SetDeadline(t time.Time) error {
 	return c.Conn.SetWriteDeadline(t)
 }
 
-func (c *deadlineConn) Write(p []byte) (int, error) {
+func (c *deadlineConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
-	auto := c.auto
+	failed := c.failed
 	c.mu.Unlock()
-	if auto {
-		c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	if failed != nil {
+		return 0, failed
 	}
+	c.Conn.SetReadDeadline(c.next())
+	n, err := c.Conn.Read(p)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		// A timed-out connection is done for: the library would otherwise
+		// retry the read and wait again, once per parser step.
+		c.mu.Lock()
+		c.failed = err
+		c.mu.Unlock()
+		c.Conn.Close()
+	}
+	return n, err
+}
+
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	c.Conn.SetReadDeadline(c.next())
 	return c.Conn.Write(p)
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"github.com/mdsync/mdsync/maildir"
 )
 
@@ -51,6 +53,32 @@ func (d *Dovecot) ServerState(t testing.TB, user string) map[string][]Msg {
 				fl += imapLetters[strings.ToLower(f)]
 			}
 			out[folder] = append(out[folder], Msg{m.SHA256, letters(fl)})
+		}
+	}
+	return sortMsgs(out)
+}
+
+// ClientState is ServerState through an open, logged-in connection (for
+// servers other than this package's Dovecot).
+func ClientState(t testing.TB, c *imapclient.Client) map[string][]Msg {
+	t.Helper()
+	names, err := listFolders(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]Msg{}
+	for _, name := range names {
+		msgs, err := snapshotFolder(c, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out[name] = []Msg{}
+		for _, m := range msgs {
+			var fl string
+			for _, f := range m.Flags {
+				fl += imapLetters[strings.ToLower(f)]
+			}
+			out[name] = append(out[name], Msg{m.SHA256, letters(fl)})
 		}
 	}
 	return sortMsgs(out)

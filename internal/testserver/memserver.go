@@ -17,6 +17,14 @@ import (
 // directly. The server is closed in t.Cleanup.
 func StartMemServer(t testing.TB, user, pass string) (addr string, srv *imapmemserver.User) {
 	t.Helper()
+	return StartMemServerCaps(t, user, pass, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}})
+}
+
+// StartMemServerCaps is StartMemServer with the given capabilities: with
+// IMAP4rev1 alone the server has no UIDPLUS, MOVE, ESEARCH or LIST-STATUS,
+// which is how clients are tested against plain servers.
+func StartMemServerCaps(t testing.TB, user, pass string, caps imap.CapSet) (addr string, srv *imapmemserver.User) {
+	t.Helper()
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser(user, pass)
 	if err := u.Create("INBOX", nil); err != nil {
@@ -29,7 +37,7 @@ func StartMemServer(t testing.TB, user, pass string) (addr string, srv *imapmems
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return mem.NewSession(), nil, nil
 		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+		Caps:         caps,
 		InsecureAuth: true,
 		Logger:       logger,
 	})
