@@ -309,6 +309,17 @@ func (t *Tx) DeleteAllPairs(folderID int64) error {
 	return nil
 }
 
+// DeleteFolder forgets a folder and its pairs.
+func (t *Tx) DeleteFolder(folderID int64) error {
+	if _, err := t.exec(`DELETE FROM pair WHERE folder_id = ?`, folderID); err != nil {
+		return fmt.Errorf("forget folder: %w", err)
+	}
+	if _, err := t.exec(`DELETE FROM folder WHERE id = ?`, folderID); err != nil {
+		return fmt.Errorf("forget folder: %w", err)
+	}
+	return nil
+}
+
 // SaveFolder stores the folder's numbers.
 func (t *Tx) SaveFolder(f *Folder) error {
 	_, err := t.exec(`UPDATE folder SET uidvalidity=?, uidnext=?, highestmodseq=?, messages=?, cur_mtime=?, new_mtime=?, synced_at=? WHERE id=?`,

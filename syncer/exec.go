@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -164,8 +166,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for _, d := range PlanFolders(all, o.Channel.Create, o.Channel.Remove) {
 		if d.Action.Op != "" {
 			res.FolderOps = append(res.FolderOps, d.Action)
-			if d.Action.Op == OpSkipFolder || d.Action.Op == OpRemoveLocal || d.Action.Op == OpRemoveRemote {
+			switch d.Action.Op {
+			case OpSkipFolder:
 				res.Notes = append(res.Notes, d.Action.Reason)
+			case OpRemoveLocal, OpRemoveRemote:
+				if o.DryRun {
+					break
+				}
+				if err := removeFolder(ctx, c0, o, d.Action, stFolders[d.Name], rstat[d.Name], delim); err != nil {
+					res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", d.Name, err))
+				} else {
+					res.Notes = append(res.Notes, d.Action.Reason+": done")
+				}
 			}
 		}
 		if !d.Sync {
@@ -618,4 +630,71 @@ func matchContent(c *imapconn.Conn, o Options, w *work) error {
 		}
 	}
 	return nil
+}
+
+// removeFolder propagates a folder deletion (remove policy), but only when
+// the folder holds nothing the state does not know: a message that arrived
+// since the last sync keeps the folder, and the run says so.
+func removeFolder(ctx context.Context, c *imapconn.Conn, o Options, act Action, st *state.Folder, rs *imap.StatusData, delim rune) error {
+	if st == nil {
+		return nil
+	}
+	pairs, err := o.DB.Pairs(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	switch act.Op {
+	case OpRemoveRemote:
+		n := 0
+		for _, p := range pairs {
+			if p.UID > 0 {
+				n++
+			}
+		}
+		if rs == nil || rs.NumMessages == nil || int(*rs.NumMessages) != n || uint32(rs.UIDNext) != st.UIDNext || rs.UIDValidity != st.UIDValidity {
+			return fmt.Errorf("not deleted on the server: it changed since the last sync")
+		}
+		if err := c.Delete(act.Folder).Wait(); err != nil {
+			return fmt.Errorf("delete %q on the server: %w", act.Folder, err)
+		}
+	case OpRemoveLocal:
+		lf, err := o.Store.Folder(act.Folder, delim)
+		if err != nil {
+			return err
+		}
+		msgs, _, err := lf.ScanNames()
+		if err != nil {
+			return err
+		}
+		known := map[string]bool{}
+		for _, p := range pairs {
+			known[p.Key] = true
+		}
+		for k := range msgs {
+			if !known[k] {
+				return fmt.Errorf("not deleted locally: it holds messages never synced")
+			}
+		}
+		for _, m := range msgs {
+			if err := lf.Remove(m); err != nil {
+				return err
+			}
+		}
+		for _, sub := range []string{"tmp", "new", "cur"} {
+			if err := os.RemoveAll(filepath.Join(lf.Path(), sub)); err != nil {
+				return err
+			}
+		}
+		os.Remove(filepath.Join(lf.Path(), "maildirfolder"))
+		os.Remove(lf.Path()) // stays when it holds sub-folders
+	}
+	tx, err := o.DB.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := tx.DeleteFolder(st.ID); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

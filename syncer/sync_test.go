@@ -580,3 +580,47 @@ func testserverClient(t *testing.T, addr string) *imapclient.Client {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+func TestFolderDeletionPolicies(t *testing.T) {
+	for _, remove := range []string{"none", "both"} {
+		t.Run("remove="+remove, func(t *testing.T) {
+			e := newEnv(t, fmt.Sprintf("remove = %q", remove))
+			e.d.CreateFolder(t, user, "GoneOnServer")
+			e.d.CreateFolder(t, user, "GoneLocally")
+			e.d.Append(t, user, "GoneOnServer", testserver.GenMessage(70, 0, 300))
+			e.d.Append(t, user, "GoneLocally", testserver.GenMessage(71, 0, 300))
+			e.mustRun(t)
+			e.converged(t)
+			e.d.DeleteFolder(t, user, "GoneOnServer")
+			if err := os.RemoveAll(filepath.Join(e.root, "GoneLocally")); err != nil {
+				t.Fatal(err)
+			}
+			res := e.mustRun(t)
+			notes := strings.Join(res.Notes, "\n")
+			_, localErr := os.Stat(filepath.Join(e.root, "GoneOnServer", "cur"))
+			serverHas := false
+			for _, f := range e.d.Folders(t, user) {
+				serverHas = serverHas || f == "GoneLocally"
+			}
+			if remove == "none" {
+				if localErr != nil || !serverHas {
+					t.Errorf("remove=none deleted a folder (local err %v, server has %v)", localErr, serverHas)
+				}
+				if !strings.Contains(notes, `"GoneOnServer" was deleted on the server; kept locally`) || !strings.Contains(notes, `"GoneLocally" was deleted locally; kept on the server`) {
+					t.Errorf("the run did not say what it skipped: %s", notes)
+				}
+				// and it keeps skipping, without re-creating either side
+				e.mustRun(t)
+				if _, err := os.Stat(filepath.Join(e.root, "GoneLocally")); err == nil {
+					t.Errorf("GoneLocally was re-created locally")
+				}
+			} else {
+				if localErr == nil || serverHas {
+					t.Errorf("remove=both kept a folder (local err %v, server has %v): %s", localErr, serverHas, notes)
+				}
+				e.mustRun(t)
+				e.converged(t)
+			}
+		})
+	}
+}
