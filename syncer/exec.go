@@ -303,7 +303,12 @@ func (p *connPool) closeAll() {
 // dropped connection (retried once on a fresh one).
 func isTimeout(err error) bool {
 	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	// go-imap wraps read errors with %v ("in response: cannot read tag:
+	// ... i/o timeout"): the net.Error is gone, only its text is left.
+	return err != nil && strings.Contains(err.Error(), os.ErrDeadlineExceeded.Error())
 }
 
 func isConnError(err error) bool {
