@@ -241,7 +241,18 @@ func bodies(n, size int) []string {
 // one safe directory each, reversibly; nothing lands outside the root.
 func TestHostileFolderNames(t *testing.T) {
 	t.Parallel()
+	// with LIST-STATUS (one LIST) and without (LIST, then a STATUS per name)
+	for _, caps := range []string{"LIST-STATUS UIDPLUS", "UIDPLUS"} {
+		t.Run(caps, func(t *testing.T) {
+			t.Parallel()
+			testHostileFolderNames(t, caps)
+		})
+	}
+}
+
+func testHostileFolderNames(t *testing.T, caps string) {
 	srv := imapfake.Start(t)
+	srv.Caps = caps
 	msgs := bodies(2, 300)
 	srv.AddMailbox("INBOX", msgs[0])
 	// name as LIST sends it (quoted, modified UTF-7) -> the decoded name the
@@ -272,6 +283,7 @@ func TestHostileFolderNames(t *testing.T) {
 	if err == nil {
 		t.Fatalf("a name that cannot be mapped (/etc) did not fail the run")
 	}
+	t.Logf("first run: %v", err)
 	if !strings.Contains(err.Error(), `"/etc"`) || !strings.Contains(err.Error(), "empty level") {
 		t.Errorf("error does not say which name and why: %v", err)
 	}
@@ -371,6 +383,7 @@ func TestHostileUndecodableNames(t *testing.T) {
 			srv.AddRaw("bad", tc.wire)
 			e := newFakeEnv(t, srv, "2s")
 			_, err := e.run(t)
+			t.Logf("error: %v", err)
 			if err == nil || !strings.Contains(err.Error(), "list folders") {
 				t.Fatalf("want a LIST error, got %v", err)
 			}
@@ -424,7 +437,11 @@ func TestHostileFetch(t *testing.T) {
 				srv.Script(f)
 				e := newFakeEnv(t, srv, "2s")
 				res, err := e.run(t)
+				t.Logf("error: %v", err)
 				e.assertConfined(t)
+				if ents, _ := os.ReadDir(filepath.Join(e.root, "INBOX", "tmp")); len(ents) != 0 {
+					t.Errorf("%d files left in tmp/", len(ents))
+				}
 				got := e.local(t)
 				assertWholeAndUnique(t, "INBOX", got["INBOX"], msgs)
 				pairs := e.pairs(t, "INBOX")
