@@ -188,7 +188,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", d.Name, err))
 			continue
 		}
-		works = append(works, &work{name: d.Name, delim: delim, local: lf, rstat: rstat[d.Name], createLocal: d.CreateLocal, createRemote: d.CreateRemote})
+		works = append(works, &work{name: d.Name, delim: delim, local: lf, st: stFolders[d.Name], rstat: rstat[d.Name], createLocal: d.CreateLocal, createRemote: d.CreateRemote})
 	}
 	pool.put(c0, nil)
 

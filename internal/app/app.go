@@ -343,7 +343,11 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 func printResults(e *env, results []targetResult) {
 	for _, r := range results {
 		if !r.OK {
-			e.errorf("%s %s: %s", r.Kind, r.Name, r.Error)
+			if prefix := r.Kind + " " + r.Name + ": "; strings.HasPrefix(r.Error, prefix) {
+				e.errorf("%s", r.Error)
+			} else {
+				e.errorf("%s%s", prefix, r.Error)
+			}
 		}
 		if e.dryRun && !e.quiet {
 			fmt.Fprintf(e.stdout, "%s %s: plan\n", r.Kind, r.Name)
@@ -472,7 +476,7 @@ func runPOP(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name 
 		return fail(err)
 	}
 	f := &popfetch.Fetcher{Name: name, Cfg: p, Password: pw, Store: store, DB: db, DryRun: e.dryRun, Debug: debugW,
-		Log: func(format string, args ...any) { e.verbosef("pop %s: "+format, append([]any{name}, args...)...) }}
+		Log: func(format string, args ...any) { e.verbosef(format, args...) }}
 	res, err := f.Run(ctx)
 	r.Counts = map[string]int{"fetched": res.Fetched, "deleted": res.Deleted, "skipped_too_big": res.Skipped, "pruned": res.Pruned, "remaining": res.Remaining}
 	r.Notes = append(r.Notes, res.Warnings...)

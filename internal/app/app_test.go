@@ -17,7 +17,14 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-const user, pass = "alice", "secret"
+// The channel syncs alice's mailbox and the POP account fetches bob's: the
+// two running at once on one mailbox would make the outcome depend on their
+// order (a POP RETR marks messages \Seen).
+const user, popUser, pass = "alice", "bob", "secret"
+
+func startDovecot(t *testing.T) *testserver.Dovecot {
+	return testserver.StartDovecot(t, testserver.WithUser(user, pass), testserver.WithUser(popUser, pass))
+}
 
 // run calls Main in-process.
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -64,7 +71,7 @@ user = %q
 password_env = "MDSYNC_TEST_PW"
 maildir = "test"
 folder = "POP"
-`, filepath.Join(dir, "state"), d.IMAPPort, user, extraIMAP, filepath.Join(dir, "mail"), d.POP3Port, user)
+`, filepath.Join(dir, "state"), d.IMAPPort, user, extraIMAP, filepath.Join(dir, "mail"), d.POP3Port, popUser)
 }
 
 func TestConfigErrorsExit2(t *testing.T) {
@@ -111,7 +118,7 @@ func freePort(t *testing.T) int {
 }
 
 func TestLoginFailuresAndExitCodes(t *testing.T) {
-	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
+	d := startDovecot(t)
 	dir := t.TempDir()
 	base := dovecotConfig(dir, d, "")
 	cases := []struct {
@@ -158,7 +165,7 @@ func TestLoginFailuresAndExitCodes(t *testing.T) {
 }
 
 func TestLockHeldExit75(t *testing.T) {
-	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
+	d := startDovecot(t)
 	dir := t.TempDir()
 	t.Setenv("MDSYNC_TEST_PW", pass)
 	p := writeConfig(t, dir, dovecotConfig(dir, d, ""))
@@ -172,14 +179,14 @@ func TestLockHeldExit75(t *testing.T) {
 		t.Fatalf("exit %d %q", code, errOut)
 	}
 	if code, _, errOut := run(t, "--config", p, "-q", "sync"); code != 0 {
-		t.Fatalf("after release: exit %d %q", code, errOut)
+		t.Fatalf("after release: exit %d %q\n%s", code, errOut, d.LogTail())
 	}
 }
 
 // TestSyncJSONGolden runs a real sync and compares the --json summary with
 // a golden file (go test -run TestSyncJSONGolden -update to rewrite it).
 func TestSyncJSONGolden(t *testing.T) {
-	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
+	d := startDovecot(t)
 	dir := t.TempDir()
 	t.Setenv("MDSYNC_TEST_PW", pass)
 	d.CreateFolder(t, user, "Archive/2023")
@@ -188,6 +195,7 @@ func TestSyncJSONGolden(t *testing.T) {
 		d.Append(t, user, "INBOX", testserver.GenMessage(7, i, 500))
 		d.Append(t, user, "Archive/2023", testserver.GenMessage(8, i, 500))
 		d.Append(t, user, "Junk", testserver.GenMessage(9, i, 500))
+		d.Append(t, popUser, "INBOX", testserver.GenMessage(10, i, 500))
 	}
 	p := writeConfig(t, dir, dovecotConfig(dir, d, ""))
 	check := func(name string, args ...string) {
@@ -225,7 +233,7 @@ func TestSyncJSONGolden(t *testing.T) {
 }
 
 func TestQuietAndVerboseRedaction(t *testing.T) {
-	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
+	d := startDovecot(t)
 	dir := t.TempDir()
 	t.Setenv("MDSYNC_TEST_PW", pass)
 	d.Append(t, user, "INBOX", testserver.GenMessage(5, 1, 300))

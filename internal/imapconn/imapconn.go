@@ -44,18 +44,15 @@ type Conn struct {
 	Caps    imap.CapSet
 }
 
-// Close logs out (briefly, unless the connection is already dead) and
-// closes the connection.
+// Close logs out (unless the connection is already dead) and closes the
+// connection.
 func (c *Conn) Close() error {
 	select {
 	case <-c.Client.Closed():
 	default:
-		done := make(chan error, 1)
-		go func() { done <- c.Client.Logout().Wait() }()
-		select {
-		case <-done:
-		case <-time.After(min(2*time.Second, c.timeout)):
-		}
+		// LOGOUT is sent, not waited for: its answer changes nothing
+		// and would cost a round trip on every run.
+		c.Client.Logout()
 	}
 	c.raw.Close()
 	return c.Client.Close()
@@ -176,7 +173,7 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 	if err := c.WaitGreeting(); err != nil {
 		return fail("greeting from", err)
 	}
-	caps, err := c.Capability().Wait()
+	caps, err := capabilities(c)
 	if err != nil {
 		return fail("capabilities of", err)
 	}
@@ -194,11 +191,20 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 		}
 		return fail("login to", err)
 	}
-	caps, err = c.Capability().Wait()
+	caps, err = capabilities(c)
 	if err != nil {
 		return fail("capabilities of", err)
 	}
 	return &Conn{Client: c, raw: raw, timeout: o.Timeout, Caps: caps}, nil
+}
+
+// capabilities returns what the server announced in its greeting or its
+// LOGIN answer, and asks (one more round trip) only when it did not.
+func capabilities(c *imapclient.Client) (imap.CapSet, error) {
+	if caps := c.Caps(); caps != nil {
+		return caps, nil
+	}
+	return c.Capability().Wait()
 }
 
 // deadlineConn bounds every wait on the server by timeout without
