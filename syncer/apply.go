@@ -619,7 +619,15 @@ func (a *applier) fetchBatch(acts []Action) error {
 					}
 					f, err := a.deliver(act, it.Literal)
 					if err != nil {
-						fc.Close()
+						if errors.Is(err, errBodyRead) {
+							// The connection is dead; draining the command
+							// would re-read the failed literal concurrently
+							// with go-imap's reader goroutine (a data race in
+							// the library): drop the connection instead.
+							a.c.Abort()
+						} else {
+							fc.Close()
+						}
 						return keep(err)
 					}
 					delete(want, uid)
@@ -684,15 +692,22 @@ type delivered struct {
 }
 
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error // the read error other than io.EOF, if any
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
 	return n, err
 }
+
+// errBodyRead marks a body that could not be read whole from the server.
+var errBodyRead = errors.New("body not received whole")
 
 // deliver streams one body into tmp/ (not yet committed).
 func (a *applier) deliver(act Action, body io.Reader) (delivered, error) {
@@ -710,13 +725,16 @@ func (a *applier) deliver(act Action, body io.Reader) (delivered, error) {
 	lw := newLFWriter(d)
 	if _, err := io.Copy(lw, cr); err != nil {
 		d.Abort()
+		if cr.err != nil {
+			return delivered{}, fmt.Errorf("fetch uid %d: %w: %w", act.UID, errBodyRead, err)
+		}
 		return delivered{}, fmt.Errorf("fetch uid %d: %w", act.UID, err)
 	}
 	// A literal cut short by a closed connection reads as a clean EOF:
 	// never commit a partial body.
 	if lr, ok := body.(imap.LiteralReader); ok && cr.n != lr.Size() {
 		d.Abort()
-		return delivered{}, fmt.Errorf("fetch uid %d: body cut short: %d of %d bytes received: %w", act.UID, cr.n, lr.Size(), io.ErrUnexpectedEOF)
+		return delivered{}, fmt.Errorf("fetch uid %d: %w: %d of %d bytes: %w", act.UID, errBodyRead, cr.n, lr.Size(), io.ErrUnexpectedEOF)
 	}
 	if err := lw.Flush(); err != nil {
 		d.Abort()
