@@ -90,6 +90,7 @@ type work struct {
 	remoteMeta map[uint32]remoteMeta
 	in         FolderInput
 	sel        *imap.SelectData
+	journal    []state.Entry
 	curM, newM int64
 	mtimeAt    int64 // when curM and newM were read
 	plan       *FolderPlan
@@ -192,8 +193,24 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	pool.put(c0, nil)
 
-	// Phase 1: what changed on each side (folders in parallel).
-	pool.each(ctx, works, func(c *imapconn.Conn, w *work) error { return gather(ctx, c, o, w, res) })
+	// Phase 1: what changed on each side (folders in parallel); folders
+	// that changed on neither side are left out before any connection.
+	condstore := c0.Caps.Has(imap.CapCondStore)
+	var changed []*work
+	for _, w := range works {
+		if w.err = prepare(ctx, o, w, condstore, res); w.err == nil && !w.skip {
+			changed = append(changed, w)
+		}
+	}
+	var needConn []*work
+	for _, w := range changed {
+		if w.in.RemoteUnchanged && !w.createRemote {
+			w.err = gather(ctx, nil, o, w, res) // local changes only: no connection needed yet
+		} else {
+			needConn = append(needConn, w)
+		}
+	}
+	pool.each(ctx, needConn, func(c *imapconn.Conn, w *work) error { return gather(ctx, c, o, w, res) })
 	// Phase 2: plan the channel as a whole (moves cross folders).
 	var ins []FolderInput
 	var planned []*work
@@ -220,8 +237,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		return res, summarize(res)
 	}
-	// Phase 3: apply the plans (folders in parallel).
-	pool.each(ctx, planned, func(c *imapconn.Conn, w *work) error { return execute(ctx, c, o, w, byName, res) })
+	// Phase 3: apply the plans (folders in parallel; a folder whose plan
+	// needs no server command runs without a connection).
+	var withServer []*work
+	for _, w := range planned {
+		if needsServer(w.plan) {
+			withServer = append(withServer, w)
+		} else {
+			w.err = execute(ctx, nil, o, w, byName, res)
+		}
+	}
+	pool.each(ctx, withServer, func(c *imapconn.Conn, w *work) error { return execute(ctx, c, o, w, byName, res) })
 	for _, w := range works {
 		if w.err != nil {
 			res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", w.name, w.err))
@@ -361,26 +387,30 @@ func recent(mtime, readAt int64) bool { return readAt-mtime < int64(100*time.Mil
 
 func nowUnix() int64 { return time.Now().Unix() }
 
-func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Result) error {
+// prepare tells from the state, the local directory mtimes and the
+// LIST-STATUS numbers alone whether a folder changed at all: an unchanged
+// folder is skipped without a connection, let alone a SELECT.
+func prepare(ctx context.Context, o Options, w *work, condstore bool, res *Result) error {
 	if w.st == nil {
-		st, err := o.DB.EnsureFolder(ctx, o.Name, w.name)
+		if o.DryRun { // change nothing, not even the state
+			w.st = &state.Folder{Channel: o.Name, Name: w.name}
+		} else {
+			st, err := o.DB.EnsureFolder(ctx, o.Name, w.name)
+			if err != nil {
+				return err
+			}
+			w.st = st
+		}
+	}
+	st := w.st
+	if st.ID != 0 {
+		journal, err := o.DB.Journal(ctx, st.ID)
 		if err != nil {
 			return err
 		}
-		w.st = st
-	}
-	st := w.st
-	journal, err := o.DB.Journal(ctx, st.ID)
-	if err != nil {
-		return err
-	}
-	if len(journal) > 0 && !o.DryRun {
-		if err := recoverFolder(ctx, c, o, w, journal, res); err != nil {
-			return fmt.Errorf("recover: %w", err)
-		}
+		w.journal = journal
 	}
 	w.in = FolderInput{Name: w.name}
-	// Local side.
 	if w.local.Exists() {
 		cm, nm, err := w.local.DirMTimes()
 		if err != nil {
@@ -391,17 +421,28 @@ func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Resu
 			w.in.LocalUnchanged = true
 		}
 	}
-	// Remote side, from LIST-STATUS.
-	condstore := c.Caps.Has(imap.CapCondStore)
 	rs := w.rstat
 	if rs != nil && st.SyncedAt > 0 && rs.UIDValidity == st.UIDValidity && uint32(rs.UIDNext) == st.UIDNext &&
 		rs.NumMessages != nil && *rs.NumMessages == st.Messages && condstore && rs.HighestModSeq != 0 && rs.HighestModSeq == st.HighestModSeq {
 		w.in.RemoteUnchanged = true
 	}
-	if w.in.LocalUnchanged && w.in.RemoteUnchanged {
+	if w.in.LocalUnchanged && w.in.RemoteUnchanged && len(w.journal) == 0 {
 		w.skip = true
 		res.add(func(r *Result) { r.Unchanged++ })
-		return nil
+	}
+	return nil
+}
+
+// gather collects what changed on each side of a folder that prepare did
+// not skip.
+func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Result) error {
+	st := w.st
+	condstore := c != nil && c.Caps.Has(imap.CapCondStore)
+	if len(w.journal) > 0 && !o.DryRun {
+		if err := recoverFolder(ctx, c, o, w, w.journal, res); err != nil {
+			return fmt.Errorf("recover: %w", err)
+		}
+		w.journal = nil
 	}
 	if w.createRemote {
 		if o.DryRun {
@@ -702,4 +743,18 @@ func removeFolder(ctx context.Context, c *imapconn.Conn, o Options, act Action, 
 		return err
 	}
 	return tx.Commit()
+}
+
+// needsServer tells whether a plan sends anything to the server.
+func needsServer(fp *FolderPlan) bool {
+	if fp.Blocked != "" {
+		return false
+	}
+	for _, act := range fp.Actions {
+		switch act.Op {
+		case OpExpunge, OpMove, OpStoreFlags, OpFetch, OpAppend:
+			return true
+		}
+	}
+	return false
 }
