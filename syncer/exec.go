@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/imapconn"
@@ -107,11 +108,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	pool := &connPool{o: o, max: o.Account.MaxConnections}
 	defer pool.closeAll()
-	c0, err := pool.get(ctx)
+	var ahead <-chan listResult
+	c0, err := pool.dial(ctx, func(c *imapclient.Client) { ahead = startList(c) })
 	if err != nil {
+		if ahead != nil && !errors.Is(err, imapconn.ErrAuth) {
+			// the connection is closed: the LIST sent ahead has its answer,
+			// and when it failed, that is what broke the connection
+			if r := <-ahead; r.err != nil {
+				var ie *imap.Error
+				if !errors.As(r.err, &ie) {
+					return res, imapconn.Classify(fmt.Errorf("list folders: %w", r.err))
+				}
+			}
+		}
 		return res, err
 	}
-	remote, err := listFolders(c0)
+	remote, err := listFolders(c0, ahead)
 	if err != nil {
 		pool.put(c0, err)
 		return res, imapconn.Classify(err)
@@ -289,10 +301,15 @@ func (p *connPool) get(ctx context.Context) (*imapconn.Conn, error) {
 		return c, nil
 	}
 	p.mu.Unlock()
+	return p.dial(ctx, nil)
+}
+
+// dial opens a new connection; pipeline sends commands along with LOGIN.
+func (p *connPool) dial(ctx context.Context, pipeline func(*imapclient.Client)) (*imapconn.Conn, error) {
 	a := p.o.Account
 	c, err := imapconn.Dial(ctx, imapconn.Options{
 		Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: p.o.Password,
-		Timeout: a.TimeoutDur, Debug: p.o.Debug,
+		Timeout: a.TimeoutDur, Debug: p.o.Debug, Pipeline: pipeline,
 	})
 	if err != nil {
 		return nil, err

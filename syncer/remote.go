@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -65,19 +66,58 @@ type remoteFolder struct {
 	Status *imap.StatusData
 }
 
-// listFolders lists every selectable folder with its status numbers, in
-// one round trip where the server has LIST-STATUS.
-func listFolders(c *imapconn.Conn) ([]remoteFolder, error) {
+// listResult is the outcome of a LIST sent ahead (pipelined with LOGIN).
+type listResult struct {
+	ld  []*imap.ListData
+	err error
+}
+
+// statusItems are the numbers that tell whether a folder changed.
+func statusItems(condstore bool) *imap.StatusOptions {
+	return &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: condstore}
+}
+
+// startList sends LIST "" "*" RETURN (STATUS (...)) before the server's
+// capabilities are known (it shares LOGIN's round trip) and collects the
+// answer in the background. A server without LIST-STATUS or CONDSTORE
+// answers BAD, and listFolders falls back.
+func startList(c *imapclient.Client) <-chan listResult {
+	ch := make(chan listResult, 1)
+	cmd := c.List("", "*", &imap.ListOptions{ReturnStatus: statusItems(true)})
+	go func() {
+		ld, err := cmd.Collect()
+		ch <- listResult{ld, err}
+	}()
+	return ch
+}
+
+// listFolders lists every selectable folder with its status numbers: from
+// the LIST sent ahead when there is one and it worked, else in one round
+// trip where the server has LIST-STATUS, else with pipelined STATUS.
+func listFolders(c *imapconn.Conn, ahead <-chan listResult) ([]remoteFolder, error) {
 	condstore := c.Caps.Has(imap.CapCondStore)
-	so := &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: condstore}
-	opts := &imap.ListOptions{}
-	listStatus := c.Caps.Has(imap.CapListStatus) || c.Caps.Has(imap.CapIMAP4rev2)
-	if listStatus {
-		opts.ReturnStatus = so
+	so := statusItems(condstore)
+	var ld []*imap.ListData
+	var err error
+	if ahead != nil {
+		r := <-ahead
+		ld, err = r.ld, r.err
+		var ie *imap.Error
+		if errors.As(err, &ie) {
+			ld, err = nil, nil // refused: ask again the way the server supports
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list folders: %w", err)
+		}
 	}
-	ld, err := c.List("", "*", opts).Collect()
-	if err != nil {
-		return nil, fmt.Errorf("list folders: %w", err)
+	if ld == nil {
+		opts := &imap.ListOptions{}
+		if c.Caps.Has(imap.CapListStatus) || c.Caps.Has(imap.CapIMAP4rev2) {
+			opts.ReturnStatus = so
+		}
+		if ld, err = c.List("", "*", opts).Collect(); err != nil {
+			return nil, fmt.Errorf("list folders: %w", err)
+		}
 	}
 	var out []remoteFolder
 	for _, l := range ld {
@@ -96,19 +136,23 @@ func listFolders(c *imapconn.Conn) ([]remoteFolder, error) {
 		}
 		out = append(out, remoteFolder{Name: name, Delim: l.Delim, Status: l.Status})
 	}
-	if !listStatus {
-		// pipelined STATUS: send them all, then wait for each
-		cmds := make([]*imapclient.StatusCommand, len(out))
-		for i := range out {
+	// Folders the LIST came without numbers for: pipelined STATUS (all
+	// sent, then each awaited).
+	cmds := make([]*imapclient.StatusCommand, len(out))
+	for i := range out {
+		if out[i].Status == nil {
 			cmds[i] = c.Status(out[i].Name, so)
 		}
-		for i, cmd := range cmds {
-			sd, err := cmd.Wait()
-			if err != nil {
-				return nil, fmt.Errorf("status %q: %w", out[i].Name, err)
-			}
-			out[i].Status = sd
+	}
+	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
 		}
+		sd, err := cmd.Wait()
+		if err != nil {
+			return nil, fmt.Errorf("status %q: %w", out[i].Name, err)
+		}
+		out[i].Status = sd
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

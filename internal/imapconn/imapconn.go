@@ -34,6 +34,10 @@ type Options struct {
 	Debug          io.Writer     // protocol trace (credentials redacted), or nil
 	// UnilateralDataHandler receives EXISTS/EXPUNGE/FETCH pushed by the server.
 	UnilateralDataHandler *imapclient.UnilateralDataHandler
+	// Pipeline, if set, is called right after LOGIN is sent, before its
+	// answer: commands it sends share LOGIN's round trip. It must not wait
+	// on them (consume their results in a goroutine or after Dial).
+	Pipeline func(*imapclient.Client)
 }
 
 // Conn is a logged-in connection.
@@ -182,7 +186,11 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 		c.Close()
 		return nil, fmt.Errorf("%w: %s refuses LOGIN on this connection (LOGINDISABLED); use tls = \"implicit\" or \"starttls\"", ErrAuth, addr)
 	}
-	if err := c.Login(o.User, o.Password).Wait(); err != nil {
+	login := c.Login(o.User, o.Password)
+	if o.Pipeline != nil {
+		o.Pipeline(c)
+	}
+	if err := login.Wait(); err != nil {
 		var ie *imap.Error
 		if errors.As(err, &ie) {
 			raw.Close()
