@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -29,6 +30,10 @@ const FileName = "state.db"
 // serialised by SQLite (BEGIN IMMEDIATE).
 type DB struct {
 	db *sql.DB
+	// wmu serialises write transactions in this process: SQLite would
+	// make concurrent writers wait in its busy handler, which sleeps in
+	// steps of up to 100 ms; a mutex hands the lock over at once.
+	wmu sync.Mutex
 }
 
 var migrations = []string{
@@ -183,11 +188,14 @@ func (d *DB) Folders(ctx context.Context, channel string) (map[string]*Folder, e
 
 // EnsureFolder returns the folder row, creating it if needed.
 func (d *DB) EnsureFolder(ctx context.Context, channel, name string) (*Folder, error) {
-	if _, err := d.db.ExecContext(ctx, `INSERT INTO folder(channel, name) VALUES(?, ?) ON CONFLICT DO NOTHING`, channel, name); err != nil {
+	d.wmu.Lock()
+	_, err := d.db.ExecContext(ctx, `INSERT INTO folder(channel, name) VALUES(?, ?) ON CONFLICT DO NOTHING`, channel, name)
+	d.wmu.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("create folder state %s/%s: %w", channel, name, err)
 	}
 	f := &Folder{}
-	err := d.db.QueryRowContext(ctx, `SELECT id, channel, name, uidvalidity, uidnext, highestmodseq, messages, cur_mtime, new_mtime, synced_at FROM folder WHERE channel = ? AND name = ?`, channel, name).
+	err = d.db.QueryRowContext(ctx, `SELECT id, channel, name, uidvalidity, uidnext, highestmodseq, messages, cur_mtime, new_mtime, synced_at FROM folder WHERE channel = ? AND name = ?`, channel, name).
 		Scan(&f.ID, &f.Channel, &f.Name, &f.UIDValidity, &f.UIDNext, &f.HighestModSeq, &f.Messages, &f.CurMTime, &f.NewMTime, &f.SyncedAt)
 	if err != nil {
 		return nil, fmt.Errorf("load folder state %s/%s: %w", channel, name, err)
@@ -227,22 +235,27 @@ func (d *DB) Pairs(ctx context.Context, folderID int64) ([]Pair, error) {
 
 // Tx is a write transaction. Statements are prepared lazily and reused.
 type Tx struct {
-	tx    *sql.Tx
-	ctx   context.Context
-	stmts map[string]*sql.Stmt
+	tx     *sql.Tx
+	ctx    context.Context
+	stmts  map[string]*sql.Stmt
+	unlock func()
 }
 
-// Begin starts a write transaction (BEGIN IMMEDIATE).
+// Begin starts a write transaction (BEGIN IMMEDIATE). Keep it short: other
+// writers of this process wait for it.
 func (d *DB) Begin(ctx context.Context) (*Tx, error) {
+	d.wmu.Lock()
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
+		d.wmu.Unlock()
 		return nil, fmt.Errorf("begin state transaction: %w", err)
 	}
-	return &Tx{tx: tx, ctx: ctx, stmts: map[string]*sql.Stmt{}}, nil
+	return &Tx{tx: tx, ctx: ctx, stmts: map[string]*sql.Stmt{}, unlock: sync.OnceFunc(d.wmu.Unlock)}, nil
 }
 
 // Commit commits; the transaction is durable when it returns nil.
 func (t *Tx) Commit() error {
+	defer t.unlock()
 	if err := t.tx.Commit(); err != nil {
 		return fmt.Errorf("commit state: %w", err)
 	}
@@ -250,7 +263,10 @@ func (t *Tx) Commit() error {
 }
 
 // Rollback abandons the transaction (a no-op after Commit).
-func (t *Tx) Rollback() { _ = t.tx.Rollback() }
+func (t *Tx) Rollback() {
+	_ = t.tx.Rollback()
+	t.unlock()
+}
 
 func (t *Tx) exec(query string, args ...interface{}) (sql.Result, error) {
 	st, ok := t.stmts[query]
@@ -455,6 +471,8 @@ func (d *DB) RecordTarget(ctx context.Context, t Target) error {
 	if t.OK {
 		succ = t.LastEnd.Unix()
 	}
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
 	_, err := d.db.ExecContext(ctx, `INSERT INTO target(name, kind, last_start, last_end, last_ok, last_error, last_counts, last_success) VALUES(?,?,?,?,?,?,?,?)
 		ON CONFLICT(kind, name) DO UPDATE SET last_start=excluded.last_start, last_end=excluded.last_end, last_ok=excluded.last_ok,
 		last_error=excluded.last_error, last_counts=excluded.last_counts,

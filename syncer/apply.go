@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"sort"
-	"strconv"
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
@@ -29,6 +28,13 @@ type applier struct {
 	w      *work
 	byName map[string]*work
 	res    *Result
+
+	// ids holds the journal entries of each group of actions, committed
+	// before any side effect; pending holds the outcomes recorded since,
+	// committed together (with their entries marked done) by flush.
+	ids     map[Op][]int64
+	pending []func(tx *state.Tx) error
+	doneIDs []int64
 }
 
 // execute applies a folder's plan.
@@ -78,20 +84,91 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 		w.msgs = msgs
 	}
 	w.local.DeferDirSync = true
-	steps := []func([]Action) error{
-		func([]Action) error { return a.stateOnly(w.plan.Actions) },
-		a.deleteLocal, a.expunge, a.move, a.store, a.setLocalFlags, a.fetch, a.append,
+	// One transaction for what needs no side effect and for the intent of
+	// everything else; then the side effects; then one transaction for
+	// their outcomes and the folder's numbers.
+	if err := a.begin(groups); err != nil {
+		return err
 	}
-	ops := []Op{"", OpDeleteLocal, OpExpunge, OpMove, OpStoreFlags, OpSetLocalFlags, OpFetch, OpAppend}
+	steps := []func([]Action) error{a.deleteLocal, a.expunge, a.move, a.store, a.setLocalFlags, a.fetch, a.append}
+	ops := []Op{OpDeleteLocal, OpExpunge, OpMove, OpStoreFlags, OpSetLocalFlags, OpFetch, OpAppend}
 	for i, step := range steps {
-		if i > 0 && len(groups[ops[i]]) == 0 {
+		if len(groups[ops[i]]) == 0 {
 			continue
 		}
 		if err := step(groups[ops[i]]); err != nil {
+			if ferr := a.flush(false); ferr != nil { // keep what was done
+				return errors.Join(err, ferr)
+			}
 			return err
 		}
 	}
-	return a.saveFolder()
+	return a.flush(true)
+}
+
+// journaled are the operations whose intent begin records; fetches journal
+// their own batches (with the keys they will deliver under).
+var journaled = []Op{OpDeleteLocal, OpExpunge, OpMove, OpStoreFlags, OpSetLocalFlags, OpAppend}
+
+// begin commits, in one transaction, the state-only actions and the intent
+// of every side effect to come.
+func (a *applier) begin(groups map[Op][]Action) error {
+	a.ids = map[Op][]int64{}
+	n := 0
+	err := a.tx(func(tx *state.Tx) error {
+		var err error
+		if n, err = a.stateOnly(tx, a.w.plan.Actions); err != nil {
+			return err
+		}
+		for _, op := range journaled {
+			for _, act := range groups[op] {
+				e := &state.Entry{FolderID: a.w.st.ID, Op: string(op), UID: act.UID, Key: act.Key}
+				if op == OpMove {
+					e.Arg = act.DstFolder + "\x00" + act.DstKey
+				}
+				if err := tx.AddJournal(e); err != nil {
+					return err
+				}
+				a.ids[op] = append(a.ids[op], e.ID)
+			}
+		}
+		return nil
+	})
+	if err == nil && n > 0 {
+		a.res.add(func(r *Result) { r.Linked += n })
+	}
+	return err
+}
+
+// record queues an outcome, and the journal entries it completes, for the
+// next flush.
+func (a *applier) record(ids []int64, fn func(tx *state.Tx) error) {
+	a.pending = append(a.pending, fn)
+	a.doneIDs = append(a.doneIDs, ids...)
+}
+
+// flush commits the queued outcomes; with final it also saves the folder's
+// numbers and marks it synced.
+func (a *applier) flush(final bool) error {
+	if len(a.pending) == 0 && len(a.doneIDs) == 0 && !final {
+		return nil
+	}
+	err := a.tx(func(tx *state.Tx) error {
+		for _, fn := range a.pending {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
+		if err := done(tx, a.doneIDs); err != nil {
+			return err
+		}
+		if final {
+			return a.saveFolder(tx)
+		}
+		return nil
+	})
+	a.pending, a.doneIDs = nil, nil
+	return err
 }
 
 func (a *applier) selectRW() error {
@@ -182,57 +259,51 @@ func (a *applier) pairMeta(uid uint32, key, flags string) state.Pair {
 
 // stateOnly records what needs no side effect: forgotten pairs, tombstones,
 // links of matched messages, agreed flags; and after a UIDVALIDITY change
-// it drops every old pair first.
-func (a *applier) stateOnly(acts []Action) error {
+// it drops every old pair first. It returns how many messages it linked.
+func (a *applier) stateOnly(tx *state.Tx, acts []Action) (int, error) {
 	var n int
-	err := a.tx(func(tx *state.Tx) error {
-		if a.w.in.UIDValidityChanged {
-			if err := tx.DeleteAllPairs(a.w.st.ID); err != nil {
-				return err
-			}
-			a.res.note("%s: UIDVALIDITY changed (%d -> %d): messages re-matched by content", a.w.name, a.w.st.UIDValidity, a.w.sel.UIDValidity)
+	if a.w.in.UIDValidityChanged {
+		if err := tx.DeleteAllPairs(a.w.st.ID); err != nil {
+			return 0, err
 		}
-		for _, act := range acts {
-			var err error
-			switch act.Op {
-			case OpForget:
-				if a.w.in.UIDValidityChanged {
-					continue
-				}
-				err = tx.DeletePair(a.w.st.ID, act.UID, act.Key)
-			case OpTombstone:
-				p := a.pairMeta(act.UID, act.Key, "")
-				if act.UID != 0 { // deleted locally, kept on the server
-					p.Key = ""
-					err = tx.DeletePair(a.w.st.ID, act.UID, "")
-				} else { // expunged on the server, kept locally
-					for _, old := range a.w.pairs {
-						if old.Key == act.Key && old.UID != 0 {
-							err = tx.DeletePair(a.w.st.ID, old.UID, "")
-						}
+		a.res.note("%s: UIDVALIDITY changed (%d -> %d): messages re-matched by content", a.w.name, a.w.st.UIDValidity, a.w.sel.UIDValidity)
+	}
+	for _, act := range acts {
+		var err error
+		switch act.Op {
+		case OpForget:
+			if a.w.in.UIDValidityChanged {
+				continue
+			}
+			err = tx.DeletePair(a.w.st.ID, act.UID, act.Key)
+		case OpTombstone:
+			p := a.pairMeta(act.UID, act.Key, "")
+			if act.UID != 0 { // deleted locally, kept on the server
+				p.Key = ""
+				err = tx.DeletePair(a.w.st.ID, act.UID, "")
+			} else { // expunged on the server, kept locally
+				for _, old := range a.w.pairs {
+					if old.Key == act.Key && old.UID != 0 {
+						err = tx.DeletePair(a.w.st.ID, old.UID, "")
 					}
 				}
-				if err == nil {
-					err = tx.PutPair(a.w.st.ID, p)
-				}
-			case OpLink, OpUpdateBase:
-				if act.Op == OpLink {
-					n++
-				}
-				// a link whose flags still differ is recorded with the old
-				// base; the store/set-flags actions that follow update it.
-				err = tx.PutPair(a.w.st.ID, a.pairMeta(act.UID, act.Key, baseForLink(act, a.w.plan.Actions)))
 			}
-			if err != nil {
-				return err
+			if err == nil {
+				err = tx.PutPair(a.w.st.ID, p)
 			}
+		case OpLink, OpUpdateBase:
+			if act.Op == OpLink {
+				n++
+			}
+			// a link whose flags still differ is recorded with the old
+			// base; the store/set-flags actions that follow update it.
+			err = tx.PutPair(a.w.st.ID, a.pairMeta(act.UID, act.Key, baseForLink(act, a.w.plan.Actions)))
 		}
-		return nil
-	})
-	if n > 0 {
-		a.res.add(func(r *Result) { r.Linked += n })
+		if err != nil {
+			return 0, err
+		}
 	}
-	return err
+	return n, nil
 }
 
 // baseForLink is the base to record for a link: its merged flags when no
@@ -251,10 +322,6 @@ func baseForLink(link Action, acts []Action) string {
 }
 
 func (a *applier) deleteLocal(acts []Action) error {
-	ids, err := a.journal("delete-local", acts, nil)
-	if err != nil {
-		return err
-	}
 	for _, act := range acts {
 		m, ok := a.w.msgs[act.Key]
 		if !ok {
@@ -268,18 +335,16 @@ func (a *applier) deleteLocal(acts []Action) error {
 	if err := a.w.local.SyncDirs(); err != nil {
 		return err
 	}
-	err = a.tx(func(tx *state.Tx) error {
+	a.record(a.ids[OpDeleteLocal], func(tx *state.Tx) error {
 		for _, act := range acts {
 			if err := tx.DeletePair(a.w.st.ID, act.UID, act.Key); err != nil {
 				return err
 			}
 		}
-		return done(tx, ids)
+		return nil
 	})
-	if err == nil {
-		a.res.add(func(r *Result) { r.DeletedLocal += len(acts) })
-	}
-	return err
+	a.res.add(func(r *Result) { r.DeletedLocal += len(acts) })
+	return nil
 }
 
 func uidsOf(acts []Action) imap.UIDSet {
@@ -291,27 +356,21 @@ func uidsOf(acts []Action) imap.UIDSet {
 }
 
 func (a *applier) expunge(acts []Action) error {
-	ids, err := a.journal("expunge", acts, nil)
-	if err != nil {
-		return err
-	}
 	failpoint.Hit("expunge.after-journal")
 	if err := a.expungeUIDs(uidsOf(acts)); err != nil {
 		return err
 	}
 	failpoint.Hit("expunge.after-server")
-	err = a.tx(func(tx *state.Tx) error {
+	a.record(a.ids[OpExpunge], func(tx *state.Tx) error {
 		for _, act := range acts {
 			if err := tx.DeletePair(a.w.st.ID, act.UID, ""); err != nil {
 				return err
 			}
 		}
-		return done(tx, ids)
+		return nil
 	})
-	if err == nil {
-		a.res.add(func(r *Result) { r.Expunged += len(acts) })
-	}
-	return err
+	a.res.add(func(r *Result) { r.Expunged += len(acts) })
+	return nil
 }
 
 // expungeUIDs flags messages \Deleted and expunges exactly them: UID
@@ -355,11 +414,15 @@ func (a *applier) move(acts []Action) error {
 		dsts = append(dsts, d)
 	}
 	sort.Strings(dsts)
+	idOf := map[uint32]int64{}
+	for i, act := range acts {
+		idOf[act.UID] = a.ids[OpMove][i]
+	}
 	for _, dst := range dsts {
 		group := byDst[dst]
-		ids, err := a.journal("move", group, func(act Action) string { return act.DstFolder + "\x00" + act.DstKey })
-		if err != nil {
-			return err
+		var ids []int64
+		for _, act := range group {
+			ids = append(ids, idOf[act.UID])
 		}
 		failpoint.Hit("move.after-journal")
 		var srcUIDs, dstUIDs imap.NumSet
@@ -400,11 +463,16 @@ func (a *applier) move(acts []Action) error {
 				}
 			}
 		}
-		dstSt, err := a.o.DB.EnsureFolder(a.ctx, a.o.Name, dst)
-		if err != nil {
-			return err
+		var dstSt *state.Folder
+		if dw := a.byName[dst]; dw != nil && dw.st != nil && dw.st.ID != 0 {
+			dstSt = dw.st
+		} else {
+			var err error
+			if dstSt, err = a.o.DB.EnsureFolder(a.ctx, a.o.Name, dst); err != nil {
+				return err
+			}
 		}
-		err = a.tx(func(tx *state.Tx) error {
+		a.record(ids, func(tx *state.Tx) error {
 			for _, act := range group {
 				old := a.pairMeta(act.UID, act.Key, act.Base)
 				if err := tx.DeletePair(a.w.st.ID, act.UID, ""); err != nil {
@@ -419,11 +487,8 @@ func (a *applier) move(acts []Action) error {
 					}
 				}
 			}
-			return done(tx, ids)
+			return nil
 		})
-		if err != nil {
-			return err
-		}
 		if len(dstMap) < len(group) {
 			a.res.note("%s: server gave no COPYUID for %d moved messages: they are re-linked by content next run", a.w.name, len(group)-len(dstMap))
 		}
@@ -433,10 +498,6 @@ func (a *applier) move(acts []Action) error {
 }
 
 func (a *applier) store(acts []Action) error {
-	ids, err := a.journal("store", acts, nil)
-	if err != nil {
-		return err
-	}
 	failpoint.Hit("store.after-journal")
 	type change struct{ add, rm string }
 	groups := map[change][]Action{}
@@ -464,7 +525,7 @@ func (a *applier) store(acts []Action) error {
 		}
 	}
 	failpoint.Hit("store.after-server")
-	err = a.tx(func(tx *state.Tx) error {
+	a.record(a.ids[OpStoreFlags], func(tx *state.Tx) error {
 		for _, act := range acts {
 			if act.Key == "" {
 				continue
@@ -473,19 +534,13 @@ func (a *applier) store(acts []Action) error {
 				return err
 			}
 		}
-		return done(tx, ids)
+		return nil
 	})
-	if err == nil {
-		a.res.add(func(r *Result) { r.FlagsServer += len(acts) })
-	}
-	return err
+	a.res.add(func(r *Result) { r.FlagsServer += len(acts) })
+	return nil
 }
 
 func (a *applier) setLocalFlags(acts []Action) error {
-	ids, err := a.journal("set-flags", acts, nil)
-	if err != nil {
-		return err
-	}
 	for _, act := range acts {
 		m, ok := a.w.msgs[act.Key]
 		if !ok {
@@ -501,18 +556,16 @@ func (a *applier) setLocalFlags(acts []Action) error {
 	if err := a.w.local.SyncDirs(); err != nil {
 		return err
 	}
-	err = a.tx(func(tx *state.Tx) error {
+	a.record(a.ids[OpSetLocalFlags], func(tx *state.Tx) error {
 		for _, act := range acts {
 			if err := tx.PutPair(a.w.st.ID, a.pairMeta(act.UID, act.Key, act.Flags)); err != nil {
 				return err
 			}
 		}
-		return done(tx, ids)
+		return nil
 	})
-	if err == nil {
-		a.res.add(func(r *Result) { r.FlagsLocal += len(acts) })
-	}
-	return err
+	a.res.add(func(r *Result) { r.FlagsLocal += len(acts) })
+	return nil
 }
 
 // fetched is one message written during a fetch batch.
@@ -743,12 +796,18 @@ func (a *applier) deliver(act Action, body io.Reader) (delivered, error) {
 	return delivered{fetched{uid: act.UID, key: act.Key, flags: act.Flags, size: cr.n, fp: lw.Fingerprint(), msgid: lw.hdr.MessageID()}, d}, nil
 }
 
+// appendFlush is how many uploads are recorded per transaction.
+const appendFlush = 64
+
 func (a *applier) append(acts []Action) error {
 	uidplus := a.c.Caps.Has(imap.CapUIDPlus) || a.c.Caps.Has(imap.CapIMAP4rev2)
-	unlinked := 0
-	for _, act := range acts {
+	unlinked, queued := 0, 0
+	failpoint.Hit("append.after-journal")
+	for i, act := range acts {
+		id := []int64{a.ids[OpAppend][i]}
 		m, ok := a.w.msgs[act.Key]
 		if !ok {
+			a.record(id, func(*state.Tx) error { return nil })
 			continue
 		}
 		li, ok := a.w.localInfo[act.Key]
@@ -758,17 +817,10 @@ func (a *applier) append(acts []Action) error {
 				return fmt.Errorf("read %s: %w", m.Name, err)
 			}
 		}
-		ids, err := a.journal("append", []Action{act}, func(Action) string {
-			return strconv.FormatInt(li.CRLFSize, 10) + " " + li.Fingerprint
-		})
-		if err != nil {
-			return err
-		}
-		failpoint.Hit("append.after-journal")
 		f, err := a.w.local.Open(m)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) { // deleted meanwhile: nothing to upload
-				a.tx(func(tx *state.Tx) error { return done(tx, ids) })
+				a.record(id, func(*state.Tx) error { return nil })
 				continue
 			}
 			return err
@@ -787,22 +839,21 @@ func (a *applier) append(acts []Action) error {
 			return fmt.Errorf("append %s: %w", m.Name, err)
 		}
 		failpoint.Hit("append.after-server")
-		err = a.tx(func(tx *state.Tx) error {
-			if uidplus && data != nil && data.UID != 0 && (a.w.sel == nil || data.UIDValidity == 0 || data.UIDValidity == a.w.sel.UIDValidity) {
-				p := state.Pair{UID: uint32(data.UID), Key: act.Key, Flags: act.Flags, Size: li.CRLFSize, Fingerprint: li.Fingerprint, MessageID: li.MessageID}
-				if err := tx.PutPair(a.w.st.ID, p); err != nil {
-					return err
-				}
-			} else {
-				unlinked++
-			}
-			return done(tx, ids)
-		})
-		if err != nil {
-			return err
+		if uidplus && data != nil && data.UID != 0 && (a.w.sel == nil || data.UIDValidity == 0 || data.UIDValidity == a.w.sel.UIDValidity) {
+			p := state.Pair{UID: uint32(data.UID), Key: act.Key, Flags: act.Flags, Size: li.CRLFSize, Fingerprint: li.Fingerprint, MessageID: li.MessageID}
+			a.record(id, func(tx *state.Tx) error { return tx.PutPair(a.w.st.ID, p) })
+		} else {
+			a.record(id, func(*state.Tx) error { return nil })
+			unlinked++
 		}
-		failpoint.Hit("append.after-commit")
 		a.res.add(func(r *Result) { r.Appended++ })
+		if queued++; queued == appendFlush || i == len(acts)-1 {
+			if err := a.flush(false); err != nil {
+				return err
+			}
+			queued = 0
+			failpoint.Hit("append.after-commit")
+		}
 	}
 	if unlinked > 0 {
 		a.res.note("%s: server gave no APPENDUID for %d uploads: they are linked by content next run", a.w.name, unlinked)
@@ -813,7 +864,7 @@ func (a *applier) append(acts []Action) error {
 // saveFolder records the numbers seen before the changes of this run (so
 // that a change made by someone else meanwhile is seen next time) and marks
 // the folder synced.
-func (a *applier) saveFolder() error {
+func (a *applier) saveFolder(tx *state.Tx) error {
 	st := *a.w.st
 	switch {
 	case a.w.sel != nil:
@@ -829,5 +880,5 @@ func (a *applier) saveFolder() error {
 		st.CurMTime, st.NewMTime = 0, 0 // not trusted: look again next run
 	}
 	st.SyncedAt = nowUnix()
-	return a.tx(func(tx *state.Tx) error { return tx.SaveFolder(&st) })
+	return tx.SaveFolder(&st)
 }

@@ -214,14 +214,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			changed = append(changed, w)
 		}
 	}
-	var needConn []*work
+	var needConn, localOnly []*work
 	for _, w := range changed {
 		if w.in.RemoteUnchanged && !w.createRemote {
-			w.err = gather(ctx, nil, o, w, res) // local changes only: no connection needed yet
+			localOnly = append(localOnly, w) // local changes only: no connection needed yet
 		} else {
 			needConn = append(needConn, w)
 		}
 	}
+	local(localOnly, func(w *work) error { return gather(ctx, nil, o, w, res) })
 	pool.each(ctx, needConn, func(c *imapconn.Conn, w *work) error { return gather(ctx, c, o, w, res) })
 	// Phase 2: plan the channel as a whole (moves cross folders).
 	var ins []FolderInput
@@ -251,14 +252,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	// Phase 3: apply the plans (folders in parallel; a folder whose plan
 	// needs no server command runs without a connection).
-	var withServer []*work
+	var withServer, localOnly2 []*work
 	for _, w := range planned {
 		if needsServer(w.plan) {
 			withServer = append(withServer, w)
 		} else {
-			w.err = execute(ctx, nil, o, w, byName, res)
+			localOnly2 = append(localOnly2, w)
 		}
 	}
+	local(localOnly2, func(w *work) error { return execute(ctx, nil, o, w, byName, res) })
 	pool.each(ctx, withServer, func(c *imapconn.Conn, w *work) error { return execute(ctx, c, o, w, byName, res) })
 	for _, w := range works {
 		if w.err != nil {
@@ -366,32 +368,72 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn,
 	if n > len(ws) {
 		n = len(ws)
 	}
-	ch := make(chan *work)
+	// Every worker holds a connection before it takes a folder: one that
+	// has a connection at hand (the one that listed the folders) starts at
+	// once while the others are still dialling, and a worker that cannot
+	// connect leaves its share to the others.
+	ch := make(chan *work, len(ws))
+	for _, w := range ws {
+		ch <- w
+	}
+	close(ch)
 	var wg sync.WaitGroup
+	var dialErr error
+	var mu sync.Mutex
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c, err := p.get(ctx)
+			if err != nil {
+				mu.Lock()
+				dialErr = err
+				mu.Unlock()
+				return
+			}
 			for w := range ch {
 				for attempt := 0; attempt < 2; attempt++ {
-					c, err := p.get(ctx)
-					if err != nil {
-						w.err = err
-						break
+					if c == nil {
+						if c, err = p.get(ctx); err != nil {
+							w.err = err
+							break
+						}
 					}
 					w.err = fn(c, w)
-					p.put(c, w.err)
+					if w.err != nil && isConnError(w.err) {
+						p.put(c, w.err) // dropped
+						c = nil
+					}
 					if w.err == nil || !isConnError(w.err) || isTimeout(w.err) || ctx.Err() != nil {
 						break
 					}
 				}
 			}
+			if c != nil {
+				p.put(c, nil)
+			}
 		}()
 	}
-	for _, w := range ws {
-		ch <- w
+	wg.Wait()
+	for w := range ch { // left over when no worker could connect
+		w.err = dialErr
 	}
-	close(ch)
+}
+
+// local runs fn over works that need no connection, a few at a time (their
+// cost is fsyncs, which overlap).
+func local(ws []*work, fn func(*work) error) {
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(w *work) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			w.err = fn(w)
+		}(w)
+	}
 	wg.Wait()
 }
 
