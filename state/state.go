@@ -91,6 +91,8 @@ var migrations = []string{
 		last_success INTEGER NOT NULL DEFAULT 0,
 		PRIMARY KEY(kind, name)
 	) WITHOUT ROWID;`,
+	// 2: loading a folder's pairs without scanning every folder's.
+	`CREATE INDEX pair_folder ON pair(folder_id);`,
 }
 
 // Open opens (creating if needed) the database in dir and brings its
@@ -285,12 +287,13 @@ func (t *Tx) exec(query string, args ...interface{}) (sql.Result, error) {
 // same UID or key is replaced.
 func (t *Tx) PutPair(folderID int64, p Pair) error {
 	if p.UID > 0 {
-		if _, err := t.exec(`DELETE FROM pair WHERE folder_id = ? AND uid = ?`, folderID, p.UID); err != nil {
+		// "uid > 0" lets SQLite use the partial index pair_uid
+		if _, err := t.exec(`DELETE FROM pair WHERE folder_id = ? AND uid = ? AND uid > 0`, folderID, p.UID); err != nil {
 			return fmt.Errorf("put pair uid %d: %w", p.UID, err)
 		}
 	}
 	if p.Key != "" {
-		if _, err := t.exec(`DELETE FROM pair WHERE folder_id = ? AND key = ?`, folderID, p.Key); err != nil {
+		if _, err := t.exec(`DELETE FROM pair WHERE folder_id = ? AND key = ? AND key <> ''`, folderID, p.Key); err != nil {
 			return fmt.Errorf("put pair %s: %w", p.Key, err)
 		}
 	}
@@ -306,9 +309,9 @@ func (t *Tx) PutPair(folderID int64, p Pair) error {
 func (t *Tx) DeletePair(folderID int64, uid uint32, key string) error {
 	var err error
 	if uid > 0 {
-		_, err = t.exec(`DELETE FROM pair WHERE folder_id = ? AND uid = ?`, folderID, uid)
+		_, err = t.exec(`DELETE FROM pair WHERE folder_id = ? AND uid = ? AND uid > 0`, folderID, uid)
 	} else {
-		_, err = t.exec(`DELETE FROM pair WHERE folder_id = ? AND key = ? AND uid = 0`, folderID, key)
+		_, err = t.exec(`DELETE FROM pair WHERE folder_id = ? AND key = ? AND key <> '' AND uid = 0`, folderID, key)
 	}
 	if err != nil {
 		return fmt.Errorf("delete pair uid %d key %s: %w", uid, key, err)
