@@ -92,6 +92,7 @@ type work struct {
 	in         FolderInput
 	sel        *imap.SelectData
 	journal    []state.Entry
+	conn       *imapconn.Conn // the connection gather used
 	curM, newM int64
 	mtimeAt    int64 // when curM and newM were read
 	plan       *FolderPlan
@@ -105,6 +106,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	logf := o.Log
 	if logf == nil {
 		logf = func(string, ...any) {}
+	}
+	if o.Debug != nil { // several connections write their traces
+		o.Debug = &lockedWriter{w: o.Debug}
 	}
 	pool := &connPool{o: o, max: o.Account.MaxConnections}
 	defer pool.closeAll()
@@ -223,7 +227,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	local(localOnly, func(w *work) error { return gather(ctx, nil, o, w, res) })
-	pool.each(ctx, needConn, func(c *imapconn.Conn, w *work) error { return gather(ctx, c, o, w, res) })
+	pool.each(ctx, needConn, func(c *imapconn.Conn, w *work) error {
+		w.conn = c // phase 3 prefers it: the folder is selected there
+		return gather(ctx, c, o, w, res)
+	})
 	// Phase 2: plan the channel as a whole (moves cross folders).
 	var ins []FolderInput
 	var planned []*work
@@ -369,55 +376,136 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn,
 		n = len(ws)
 	}
 	// Every worker holds a connection before it takes a folder: one that
-	// has a connection at hand (the one that listed the folders) starts at
-	// once while the others are still dialling, and a worker that cannot
-	// connect leaves its share to the others.
-	ch := make(chan *work, len(ws))
-	for _, w := range ws {
-		ch <- w
+	// has a connection at hand starts at once while the others are still
+	// dialling, and a worker that cannot connect leaves its share to the
+	// others.
+	// A folder goes preferably to the worker holding the connection it was
+	// gathered on (still selected there: no second SELECT); the rest are
+	// shared.
+	affine := map[*imapconn.Conn][]*work{}
+	shared := make(chan *work, len(ws))
+	p.mu.Lock()
+	idle := map[*imapconn.Conn]bool{}
+	for _, c := range p.idle {
+		idle[c] = true
 	}
-	close(ch)
+	p.mu.Unlock()
+	for _, w := range ws {
+		if w.conn != nil && idle[w.conn] {
+			affine[w.conn] = append(affine[w.conn], w)
+		} else {
+			shared <- w
+		}
+	}
+	close(shared)
 	var wg sync.WaitGroup
 	var dialErr error
 	var mu sync.Mutex
-	for i := 0; i < n; i++ {
+	run := func(c *imapconn.Conn, w *work) *imapconn.Conn {
+		for attempt := 0; attempt < 2; attempt++ {
+			if c == nil {
+				var err error
+				if c, err = p.get(ctx); err != nil {
+					w.err = err
+					return nil
+				}
+			}
+			w.err = fn(c, w)
+			if w.err != nil && isConnError(w.err) {
+				p.put(c, w.err) // dropped
+				c = nil
+			}
+			if w.err == nil || !isConnError(w.err) || isTimeout(w.err) || ctx.Err() != nil {
+				break
+			}
+		}
+		return c
+	}
+	workers := 0
+	for c, group := range affine {
+		if !p.take(c) {
+			for _, w := range group {
+				w.conn = nil
+			}
+			continue
+		}
+		workers++
 		wg.Add(1)
-		go func() {
+		go func(c *imapconn.Conn, group []*work) {
+			defer wg.Done()
+			for _, w := range group {
+				c = run(c, w)
+			}
+			for w := range shared {
+				c = run(c, w)
+			}
+			if c != nil {
+				p.put(c, nil)
+			}
+		}(c, group)
+	}
+	// folders whose connection could not be taken back go to the shared
+	// workers too
+	var rest []*work
+	for _, group := range affine {
+		for _, w := range group {
+			if w.conn == nil {
+				rest = append(rest, w)
+			}
+		}
+	}
+	for i := workers; i < n || (len(rest) > 0 && i == workers); i++ {
+		wg.Add(1)
+		go func(first bool) {
 			defer wg.Done()
 			c, err := p.get(ctx)
 			if err != nil {
 				mu.Lock()
 				dialErr = err
 				mu.Unlock()
-				return
-			}
-			for w := range ch {
-				for attempt := 0; attempt < 2; attempt++ {
-					if c == nil {
-						if c, err = p.get(ctx); err != nil {
-							w.err = err
-							break
-						}
-					}
-					w.err = fn(c, w)
-					if w.err != nil && isConnError(w.err) {
-						p.put(c, w.err) // dropped
-						c = nil
-					}
-					if w.err == nil || !isConnError(w.err) || isTimeout(w.err) || ctx.Err() != nil {
-						break
+				if first {
+					for _, w := range rest {
+						w.err = err
 					}
 				}
+				return
+			}
+			if first {
+				for _, w := range rest {
+					c = run(c, w)
+				}
+			}
+			for w := range shared {
+				c = run(c, w)
 			}
 			if c != nil {
 				p.put(c, nil)
 			}
-		}()
+		}(i == workers)
 	}
 	wg.Wait()
-	for w := range ch { // left over when no worker could connect
+	for w := range shared { // left over when no worker could connect
 		w.err = dialErr
 	}
+}
+
+// take removes an idle connection from the pool for a worker; false if it
+// is gone or dead.
+func (p *connPool) take(c *imapconn.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, ic := range p.idle {
+		if ic == c {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			select {
+			case <-c.Closed():
+				return false
+			default:
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // local runs fn over works that need no connection, a few at a time (their
@@ -552,8 +640,19 @@ func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Resu
 
 func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool) error {
 	st := w.st
-	sel, err := c.Select(w.name, &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore}).Wait()
+	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
+	selCmd := c.Select(w.name, &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore})
+	// The flag changes since the last sync are asked for in the same round
+	// trip as the SELECT; they count only if UIDVALIDITY is unchanged.
+	var ahead *imapclient.FetchCommand
+	if condstore && st.HighestModSeq != 0 && st.SyncedAt > 0 {
+		ahead = sendFetchFlags(c, all, st.HighestModSeq, false)
+	}
+	sel, err := selCmd.Wait()
 	if err != nil {
+		if ahead != nil {
+			ahead.Close()
+		}
 		return fmt.Errorf("select %q: %w", w.name, err)
 	}
 	w.sel = sel
@@ -561,13 +660,21 @@ func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool) error {
 	if st.UIDValidity != 0 && sel.UIDValidity != st.UIDValidity {
 		in.UIDValidityChanged = true
 	}
+	incremental := condstore && sel.HighestModSeq != 0 && st.HighestModSeq != 0 && !in.UIDValidityChanged && st.SyncedAt > 0
+	var changed *flagListing
+	if ahead != nil {
+		fl, err := readFlags(ahead, false)
+		if err != nil && incremental {
+			return fmt.Errorf("%q: %w", w.name, err)
+		}
+		changed = fl
+	}
 	if sel.NumMessages == 0 {
 		in.RemoteUIDs, in.RemoteFlags = map[uint32]bool{}, map[uint32]string{}
 		return nil
 	}
-	incremental := condstore && sel.HighestModSeq != 0 && st.HighestModSeq != 0 && !in.UIDValidityChanged && st.SyncedAt > 0
 	if !incremental {
-		fl, err := fetchFlags(c, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, 0, false)
+		fl, err := fetchFlags(c, all, 0, false)
 		if err != nil {
 			return fmt.Errorf("%q: %w", w.name, err)
 		}
@@ -579,12 +686,8 @@ func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool) error {
 		return nil
 	}
 	in.RemoteFlags = map[uint32]string{}
-	if sel.HighestModSeq != st.HighestModSeq {
-		fl, err := fetchFlags(c, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, st.HighestModSeq, false)
-		if err != nil {
-			return fmt.Errorf("%q: %w", w.name, err)
-		}
-		in.RemoteFlags = fl.Flags
+	if changed != nil {
+		in.RemoteFlags = changed.Flags
 	}
 	paired := make(map[uint32]bool, len(w.pairs))
 	present := 0
@@ -816,4 +919,16 @@ func needsServer(fp *FolderPlan) bool {
 		}
 	}
 	return false
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

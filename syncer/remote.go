@@ -167,8 +167,16 @@ type flagListing struct {
 
 // fetchFlags runs UID FETCH set (UID FLAGS [RFC822.SIZE]) [CHANGEDSINCE m].
 func fetchFlags(c *imapconn.Conn, set imap.UIDSet, changedSince uint64, sizes bool) (*flagListing, error) {
-	opts := &imap.FetchOptions{UID: true, Flags: true, RFC822Size: sizes, ChangedSince: changedSince}
-	fc := c.Fetch(set, opts)
+	return readFlags(sendFetchFlags(c, set, changedSince, sizes), sizes)
+}
+
+// sendFetchFlags sends the UID FETCH of flags without waiting for it.
+func sendFetchFlags(c *imapconn.Conn, set imap.UIDSet, changedSince uint64, sizes bool) *imapclient.FetchCommand {
+	return c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, RFC822Size: sizes, ChangedSince: changedSince})
+}
+
+// readFlags reads the answer of sendFetchFlags.
+func readFlags(fc *imapclient.FetchCommand, sizes bool) (*flagListing, error) {
 	defer fc.Close()
 	out := &flagListing{Flags: map[uint32]string{}, Sizes: map[uint32]int64{}}
 	for {

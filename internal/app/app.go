@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -94,8 +95,17 @@ func init() {
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 }
 
-// Main runs the CLI and returns the process exit code.
+// Main runs the CLI and returns the process exit code. With
+// MDSYNC_CPUPROFILE=FILE set it writes a CPU profile of the run there (for
+// the benchmarks' notes).
 func Main(args []string, stdout, stderr io.Writer) int {
+	if p := os.Getenv("MDSYNC_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e := &env{stdout: stdout, stderr: stderr}
