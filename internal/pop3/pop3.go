@@ -630,7 +630,7 @@ func (c *Client) multi(ctx context.Context, cmd string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, c.end(ctx, stop, err)
 	}
-	b := &body{c: c, ctx: ctx, stop: stop, cmd: cmd, r: c.tp.DotReader()}
+	b := &body{c: c, ctx: ctx, stop: stop, cmd: cmd, r: &dotReader{br: c.br}}
 	c.body, c.streaming = b, true
 	return b, nil
 }

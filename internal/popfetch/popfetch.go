@@ -45,6 +45,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -638,9 +639,17 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 	var fatal error
 	var recs []state.UIDL
 	now := f.now()
+	// Each message is written to tmp/ while the previous ones are fsynced
+	// and renamed into new/ in the background (several fsyncs in flight).
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		sem  = make(chan struct{}, 8)
+		cerr error
+	)
 	for i, m := range batch {
 		failpoint.Hit("pop.after-journal")
-		size, err := f.deliver(ctx, c, folder, m, keys[i], bw)
+		d, size, err := f.deliver(ctx, c, folder, m, keys[i], bw)
 		if err != nil {
 			var pe *pop3.Error
 			if errors.As(err, &pe) || errors.Is(err, errShort) {
@@ -651,9 +660,27 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 			fatal = fmt.Errorf("fetch message %d (uidl %s): %w", m.id, m.uidl, err)
 			break
 		}
+		rec := state.UIDL{UIDL: m.uidl, FirstSeen: now, DeliveredKey: keys[i], Status: "delivered"}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, err := d.Commit()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				cerr = errors.Join(cerr, err)
+				return
+			}
+			recs = append(recs, rec)
+			res.Bytes += size
+		}()
 		failpoint.Hit("pop.after-deliver")
-		recs = append(recs, state.UIDL{UIDL: m.uidl, FirstSeen: now, DeliveredKey: keys[i], Status: "delivered"})
-		res.Bytes += size
+	}
+	wg.Wait()
+	if cerr != nil {
+		fatal = errors.Join(fatal, cerr)
 	}
 
 	// Make the renames durable, then record them and close the intents.
@@ -691,15 +718,17 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 
 // deliver streams message m into folder's new/ under key. On any error
 // nothing is left in tmp/ or new/.
-func (f *Fetcher) deliver(ctx context.Context, c *pop3.Client, folder *maildir.Folder, m srvMsg, key string, bw *bufio.Writer) (int64, error) {
+// The message is complete in tmp/ when it returns; the caller commits the
+// delivery (fsync, rename into new/).
+func (f *Fetcher) deliver(ctx context.Context, c *pop3.Client, folder *maildir.Folder, m srvMsg, key string, bw *bufio.Writer) (*maildir.Delivery, int64, error) {
 	d, err := folder.NewDelivery(maildir.DeliverOpts{New: true, Key: key, TrustKey: true, NoDirSync: true})
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	rc, err := c.Retr(ctx, m.id)
 	if err != nil {
 		d.Abort()
-		return 0, classifyMsg(err)
+		return nil, 0, classifyMsg(err)
 	}
 	cr := &countReader{r: rc}
 	bw.Reset(d)
@@ -716,13 +745,10 @@ func (f *Fetcher) deliver(ctx context.Context, c *pop3.Client, folder *maildir.F
 	if err != nil {
 		bw.Reset(nil)
 		d.Abort()
-		return 0, classifyMsg(err)
+		return nil, 0, classifyMsg(err)
 	}
 	bw.Reset(nil)
-	if _, err := d.Commit(); err != nil {
-		return 0, err
-	}
-	return cr.n, nil
+	return d, cr.n, nil
 }
 
 // classifyMsg keeps -ERR and short messages as they are and classifies
