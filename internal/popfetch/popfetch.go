@@ -33,7 +33,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -42,10 +41,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -612,7 +609,6 @@ func (f *Fetcher) fetchAll(ctx context.Context, c *pop3.Client, folder *maildir.
 
 func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildir.Folder, batch []srvMsg, seen map[string]state.UIDL, bw *bufio.Writer, res *Result) ([]error, error) {
 	acct := f.account()
-	host := hostname()
 	keys := make([]string, len(batch))
 	ids := make([]int64, len(batch))
 	tx, err := f.DB.Begin(ctx)
@@ -620,7 +616,7 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 		return nil, err
 	}
 	for i, m := range batch {
-		if keys[i], err = newKey(host); err != nil {
+		if keys[i], err = f.Store.NewKey(); err != nil {
 			tx.Rollback()
 			return nil, err
 		}
@@ -778,38 +774,3 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-var keyCounter atomic.Uint64
-
-var hostOnce atomic.Pointer[string]
-
-// hostname returns the host name escaped for Maildir keys ('/' as \057,
-// ':' as \072, '\' as \134).
-func hostname() string {
-	if h := hostOnce.Load(); h != nil {
-		return *h
-	}
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		h = "localhost"
-	}
-	h = strings.NewReplacer(`\`, `\134`, "/", `\057`, ":", `\072`).Replace(h)
-	hostOnce.Store(&h)
-	return h
-}
-
-// newKey returns a fresh Maildir key,
-// <unix>.M<usec>P<pid>Q<n>R<8 random hex>.<host>, known before the delivery
-// starts so that it can be journaled first.
-func newKey(host string) (string, error) {
-	var rnd [4]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return "", err
-	}
-	now := time.Now()
-	return strconv.FormatInt(now.Unix(), 10) +
-		".M" + strconv.Itoa(now.Nanosecond()/1000) +
-		"P" + strconv.Itoa(os.Getpid()) +
-		"Q" + strconv.FormatUint(keyCounter.Add(1), 10) +
-		"R" + hex.EncodeToString(rnd[:]) +
-		"." + host, nil
-}
