@@ -218,37 +218,98 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			changed = append(changed, w)
 		}
 	}
-	var needConn, localOnly []*work
+	local(changed, func(w *work) error { return gatherLocal(ctx, o, w, res) })
+
+	// A folder that can take no part in a move between folders is planned
+	// and applied on its own, on the connection that gathered it, as soon
+	// as it is gathered; the others wait for each other and are planned
+	// together (phase 2) so that a local move becomes a server MOVE.
+	var anySrc, anyDst bool
+	roles := map[*work][2]bool{}
 	for _, w := range changed {
-		if w.in.RemoteUnchanged && !w.createRemote {
-			localOnly = append(localOnly, w) // local changes only: no connection needed yet
-		} else {
-			needConn = append(needConn, w)
+		if w.err != nil {
+			continue
+		}
+		src, dst := moveRoles(w)
+		roles[w] = [2]bool{src, dst}
+		anySrc, anyDst = anySrc || src, anyDst || dst
+	}
+	policy := Policy{Expunge: o.Channel.Expunge, MaxDeletePercent: o.Channel.MaxDeletePercent, MaxDeleteCount: o.Channel.MaxDeleteCount, ForceDelete: o.ForceDelete}
+	byName := map[string]*work{}
+	for _, w := range works {
+		byName[w.name] = w
+	}
+	var barrier, direct, localDirect []*work
+	for _, w := range changed {
+		if w.err != nil {
+			continue
+		}
+		r := roles[w]
+		switch {
+		case anySrc && anyDst && (r[0] || r[1]):
+			barrier = append(barrier, w)
+		case w.in.RemoteUnchanged && !w.createRemote:
+			fp := PlanFolder(w.in, policy)
+			w.plan = &fp
+			if needsServer(w.plan) {
+				direct = append(direct, w)
+			} else {
+				localDirect = append(localDirect, w)
+			}
+		default:
+			direct = append(direct, w)
 		}
 	}
-	local(localOnly, func(w *work) error { return gather(ctx, nil, o, w, res) })
+	if !o.DryRun {
+		local(localDirect, func(w *work) error { return execute(ctx, nil, o, w, byName, res) })
+	}
+	pool.each(ctx, direct, func(c *imapconn.Conn, w *work) error {
+		w.conn = c // a later retry or phase 3 prefers it: the folder is selected there
+		if w.plan == nil {
+			if err := gather(ctx, c, o, w, res); err != nil {
+				return err
+			}
+			fp := PlanFolder(w.in, policy)
+			w.plan = &fp
+		}
+		if o.DryRun {
+			return nil
+		}
+		return execute(ctx, c, o, w, byName, res)
+	})
+
+	// Phases 1 to 3 for the folders a move may join: gather, plan
+	// together, apply.
+	var needConn []*work
+	for _, w := range barrier {
+		if !w.in.RemoteUnchanged || w.createRemote {
+			needConn = append(needConn, w)
+		} else {
+			w.err = gather(ctx, nil, o, w, res)
+		}
+	}
 	pool.each(ctx, needConn, func(c *imapconn.Conn, w *work) error {
 		w.conn = c // phase 3 prefers it: the folder is selected there
 		return gather(ctx, c, o, w, res)
 	})
-	// Phase 2: plan the channel as a whole (moves cross folders).
 	var ins []FolderInput
 	var planned []*work
-	for _, w := range works {
-		if w.err != nil || w.skip {
+	for _, w := range barrier {
+		if w.err != nil {
 			continue
 		}
 		ins = append(ins, w.in)
 		planned = append(planned, w)
 	}
-	policy := Policy{Expunge: o.Channel.Expunge, MaxDeletePercent: o.Channel.MaxDeletePercent, MaxDeleteCount: o.Channel.MaxDeleteCount, ForceDelete: o.ForceDelete}
-	plans := Plan(ins, policy)
-	byName := map[string]*work{}
-	for i, w := range planned {
-		w.plan = &plans[i]
-		byName[w.name] = w
+	for i, fp := range Plan(ins, policy) {
+		fp := fp
+		planned[i].plan = &fp
 	}
-	res.Plans = plans
+	for _, w := range works {
+		if w.plan != nil {
+			res.Plans = append(res.Plans, *w.plan)
+		}
+	}
 	if o.DryRun {
 		for _, w := range works {
 			if w.err != nil {
@@ -257,17 +318,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		return res, summarize(res)
 	}
-	// Phase 3: apply the plans (folders in parallel; a folder whose plan
-	// needs no server command runs without a connection).
-	var withServer, localOnly2 []*work
+	var withServer, localOnly []*work
 	for _, w := range planned {
 		if needsServer(w.plan) {
 			withServer = append(withServer, w)
 		} else {
-			localOnly2 = append(localOnly2, w)
+			localOnly = append(localOnly, w)
 		}
 	}
-	local(localOnly2, func(w *work) error { return execute(ctx, nil, o, w, byName, res) })
+	local(localOnly, func(w *work) error { return execute(ctx, nil, o, w, byName, res) })
 	pool.each(ctx, withServer, func(c *imapconn.Conn, w *work) error { return execute(ctx, c, o, w, byName, res) })
 	for _, w := range works {
 		if w.err != nil {
@@ -582,22 +641,13 @@ func prepare(ctx context.Context, o Options, w *work, condstore bool, res *Resul
 
 // gather collects what changed on each side of a folder that prepare did
 // not skip.
-func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Result) error {
+func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 	st := w.st
-	condstore := c != nil && c.Caps.Has(imap.CapCondStore)
 	if len(w.journal) > 0 && !o.DryRun {
-		if err := recoverFolder(ctx, c, o, w, w.journal, res); err != nil {
+		if err := recoverFolder(ctx, nil, o, w, w.journal, res); err != nil {
 			return fmt.Errorf("recover: %w", err)
 		}
 		w.journal = nil
-	}
-	if w.createRemote {
-		if o.DryRun {
-			w.in.RemoteUIDs = map[uint32]bool{}
-			w.in.RemoteFlags = map[uint32]string{}
-		} else if err := c.Create(w.name, nil).Wait(); err != nil {
-			return fmt.Errorf("create %q on the server: %w", w.name, err)
-		}
 	}
 	if w.createLocal && !o.DryRun {
 		lf, err := o.Store.CreateFolder(w.name, w.delim)
@@ -628,6 +678,47 @@ func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Resu
 		w.in.Local = make(map[string]Local, len(w.msgs))
 		for k, m := range w.msgs {
 			w.in.Local[k] = Local{Key: k, Flags: m.Flags}
+		}
+	}
+	return nil
+}
+
+// moveRoles tells whether a folder can take part in a local move between
+// folders: as a source (a synced message is gone from it) or as a
+// destination (it holds a message the state does not know).
+func moveRoles(w *work) (src, dst bool) {
+	if w.in.LocalUnchanged {
+		return false, false
+	}
+	known := make(map[string]bool, len(w.pairs))
+	for _, p := range w.pairs {
+		if p.Key != "" {
+			known[p.Key] = true
+			if _, ok := w.in.Local[p.Key]; !ok {
+				src = true
+			}
+		}
+	}
+	for k := range w.in.Local {
+		if !known[k] {
+			dst = true
+			break
+		}
+	}
+	return src, dst
+}
+
+// gather collects what changed on the server side of a folder that
+// prepare did not skip (gatherLocal ran first), and matches messages new
+// on both sides by content.
+func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Result) error {
+	condstore := c != nil && c.Caps.Has(imap.CapCondStore)
+	if w.createRemote {
+		if o.DryRun {
+			w.in.RemoteUIDs = map[uint32]bool{}
+			w.in.RemoteFlags = map[uint32]string{}
+		} else if err := c.Create(w.name, nil).Wait(); err != nil {
+			return fmt.Errorf("create %q on the server: %w", w.name, err)
 		}
 	}
 	if !w.in.RemoteUnchanged && !(w.createRemote && o.DryRun) {
