@@ -35,6 +35,8 @@ type applier struct {
 	ids     map[Op][]int64
 	pending []func(tx *state.Tx) error
 	doneIDs []int64
+	// storeCmds are flag changes already sent, awaited by store.
+	storeCmds []*imapclient.FetchCommand
 }
 
 // execute applies a folder's plan.
@@ -89,6 +91,10 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 	// their outcomes and the folder's numbers.
 	if err := a.begin(groups); err != nil {
 		return err
+	}
+	if len(groups[OpStoreFlags]) > 0 && (len(groups[OpExpunge]) > 0 || len(groups[OpMove]) > 0) {
+		// the flag changes share the round trip of the expunges and moves
+		a.storeCmds = a.sendStores(groups[OpStoreFlags])
 	}
 	steps := []func([]Action) error{a.deleteLocal, a.expunge, a.move, a.store, a.setLocalFlags, a.fetch, a.append}
 	ops := []Op{OpDeleteLocal, OpExpunge, OpMove, OpStoreFlags, OpSetLocalFlags, OpFetch, OpAppend}
@@ -378,16 +384,24 @@ func (a *applier) expunge(acts []Action) error {
 // no other message is marked \Deleted (it would remove those too), else
 // they stay flagged and the run says so.
 func (a *applier) expungeUIDs(set imap.UIDSet) error {
-	if err := a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+	flag := a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil)
+	if a.c.Caps.Has(imap.CapUIDPlus) || a.c.Caps.Has(imap.CapIMAP4rev2) {
+		// one round trip: UID EXPUNGE goes out before STORE's answer (it
+		// only removes those of our UIDs that are \Deleted)
+		exp := a.c.UIDExpunge(set)
+		err := flag.Close()
+		failpoint.Hit("expunge.after-flag")
+		if eerr := exp.Close(); err == nil && eerr != nil {
+			err = fmt.Errorf("uid expunge: %w", eerr)
+		} else if err != nil {
+			err = fmt.Errorf("flag \\Deleted: %w", err)
+		}
+		return err
+	}
+	if err := flag.Close(); err != nil {
 		return fmt.Errorf("flag \\Deleted: %w", err)
 	}
 	failpoint.Hit("expunge.after-flag")
-	if a.c.Caps.Has(imap.CapUIDPlus) || a.c.Caps.Has(imap.CapIMAP4rev2) {
-		if err := a.c.UIDExpunge(set).Close(); err != nil {
-			return fmt.Errorf("uid expunge: %w", err)
-		}
-		return nil
-	}
 	sd, err := a.c.UIDSearch(&imap.SearchCriteria{Flag: []imap.Flag{imap.FlagDeleted}}, nil).Wait()
 	if err != nil {
 		return fmt.Errorf("search deleted: %w", err)
@@ -498,6 +512,34 @@ func (a *applier) move(acts []Action) error {
 }
 
 func (a *applier) store(acts []Action) error {
+	cmds := a.storeCmds
+	a.storeCmds = nil
+	if cmds == nil {
+		cmds = a.sendStores(acts)
+	}
+	for _, cmd := range cmds { // pipelined: all sent, then all awaited
+		if err := cmd.Close(); err != nil {
+			return fmt.Errorf("store flags: %w", err)
+		}
+	}
+	failpoint.Hit("store.after-server")
+	a.record(a.ids[OpStoreFlags], func(tx *state.Tx) error {
+		for _, act := range acts {
+			if act.Key == "" {
+				continue
+			}
+			if err := tx.PutPair(a.w.st.ID, a.pairMeta(act.UID, act.Key, act.Flags)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	a.res.add(func(r *Result) { r.FlagsServer += len(acts) })
+	return nil
+}
+
+// sendStores sends the flag changes, grouped by change, without waiting.
+func (a *applier) sendStores(acts []Action) []*imapclient.FetchCommand {
 	failpoint.Hit("store.after-journal")
 	type change struct{ add, rm string }
 	groups := map[change][]Action{}
@@ -519,25 +561,7 @@ func (a *applier) store(acts []Action) error {
 			cmds = append(cmds, a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsDel, Silent: true, Flags: FlagsOf(k.rm)}, nil))
 		}
 	}
-	for _, cmd := range cmds { // pipelined: all sent, then all awaited
-		if err := cmd.Close(); err != nil {
-			return fmt.Errorf("store flags: %w", err)
-		}
-	}
-	failpoint.Hit("store.after-server")
-	a.record(a.ids[OpStoreFlags], func(tx *state.Tx) error {
-		for _, act := range acts {
-			if act.Key == "" {
-				continue
-			}
-			if err := tx.PutPair(a.w.st.ID, a.pairMeta(act.UID, act.Key, act.Flags)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	a.res.add(func(r *Result) { r.FlagsServer += len(acts) })
-	return nil
+	return cmds
 }
 
 func (a *applier) setLocalFlags(acts []Action) error {
