@@ -4,9 +4,12 @@
 // flag merge), the UIDLs fetched from POP accounts, the journal of actions
 // under way, and the outcome of each run for `mdsync status`.
 //
-// Every commit is durable (WAL with synchronous=FULL): the executor fsyncs
-// files before it commits the rows that point at them, so after a crash or
-// power loss the database never claims more than the disk holds.
+// Every commit survives a crash of the process. BeginDurable commits also
+// survive power loss (WAL with synchronous=FULL); Begin commits may lose the
+// last few to a power loss (synchronous=NORMAL), which the IMAP sync
+// tolerates because it re-links both sides by content. Either way the
+// executor fsyncs files before it commits the rows that point at them, so
+// the database never claims more than the disk holds.
 package state
 
 import (
@@ -30,9 +33,10 @@ const FileName = "state.db"
 // serialised by SQLite (BEGIN IMMEDIATE).
 type DB struct {
 	db *sql.DB
-	// wmu serialises write transactions in this process: SQLite would
-	// make concurrent writers wait in its busy handler, which sleeps in
-	// steps of up to 100 ms; a mutex hands the lock over at once.
+	// w is the one connection writes go through; wmu serialises them in
+	// this process (SQLite would make concurrent writers wait in its busy
+	// handler, which sleeps in steps of up to 100 ms).
+	w   *sql.Conn
 	wmu sync.Mutex
 }
 
@@ -122,11 +126,18 @@ func OpenFile(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open state db %s: %w", path, err)
 	}
+	if d.w, err = sqldb.Conn(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open state db %s: %w", path, err)
+	}
 	return d, nil
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.w.Close()
+	return d.db.Close()
+}
 
 func (d *DB) migrate(ctx context.Context) error {
 	var v int
@@ -191,7 +202,7 @@ func (d *DB) Folders(ctx context.Context, channel string) (map[string]*Folder, e
 // EnsureFolder returns the folder row, creating it if needed.
 func (d *DB) EnsureFolder(ctx context.Context, channel, name string) (*Folder, error) {
 	d.wmu.Lock()
-	_, err := d.db.ExecContext(ctx, `INSERT INTO folder(channel, name) VALUES(?, ?) ON CONFLICT DO NOTHING`, channel, name)
+	_, err := d.w.ExecContext(ctx, `INSERT INTO folder(channel, name) VALUES(?, ?) ON CONFLICT DO NOTHING`, channel, name)
 	d.wmu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("create folder state %s/%s: %w", channel, name, err)
@@ -243,11 +254,25 @@ type Tx struct {
 	unlock func()
 }
 
-// Begin starts a write transaction (BEGIN IMMEDIATE). Keep it short: other
-// writers of this process wait for it.
-func (d *DB) Begin(ctx context.Context) (*Tx, error) {
+// Begin starts a write transaction (BEGIN IMMEDIATE) whose commit survives
+// a crash of the process, and a power loss unless it is among the last
+// commits before it (synchronous=NORMAL in WAL mode: no fsync per commit).
+// That suffices where the next run recognises what a lost commit had
+// recorded — the IMAP sync, whose content matching relinks both sides. Keep
+// it short: other writers of this process wait for it.
+func (d *DB) Begin(ctx context.Context) (*Tx, error) { return d.begin(ctx, "NORMAL") }
+
+// BeginDurable is Begin for a commit that must survive power loss
+// (synchronous=FULL: the WAL is fsynced), e.g. a POP UIDL before its DELE.
+func (d *DB) BeginDurable(ctx context.Context) (*Tx, error) { return d.begin(ctx, "FULL") }
+
+func (d *DB) begin(ctx context.Context, mode string) (*Tx, error) {
 	d.wmu.Lock()
-	tx, err := d.db.BeginTx(ctx, nil)
+	if _, err := d.w.ExecContext(ctx, "PRAGMA synchronous = "+mode); err != nil {
+		d.wmu.Unlock()
+		return nil, fmt.Errorf("begin state transaction: %w", err)
+	}
+	tx, err := d.w.BeginTx(ctx, nil)
 	if err != nil {
 		d.wmu.Unlock()
 		return nil, fmt.Errorf("begin state transaction: %w", err)
@@ -476,7 +501,7 @@ func (d *DB) RecordTarget(ctx context.Context, t Target) error {
 	}
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
-	_, err := d.db.ExecContext(ctx, `INSERT INTO target(name, kind, last_start, last_end, last_ok, last_error, last_counts, last_success) VALUES(?,?,?,?,?,?,?,?)
+	_, err := d.w.ExecContext(ctx, `INSERT INTO target(name, kind, last_start, last_end, last_ok, last_error, last_counts, last_success) VALUES(?,?,?,?,?,?,?,?)
 		ON CONFLICT(kind, name) DO UPDATE SET last_start=excluded.last_start, last_end=excluded.last_end, last_ok=excluded.last_ok,
 		last_error=excluded.last_error, last_counts=excluded.last_counts,
 		last_success=CASE WHEN excluded.last_ok THEN excluded.last_success ELSE target.last_success END`,

@@ -302,7 +302,7 @@ func (f *Fetcher) Run(ctx context.Context) (Result, error) {
 		}
 	}
 	if len(gone) > 0 || len(deleted) > 0 {
-		tx, err := f.DB.Begin(ctx)
+		tx, err := f.DB.BeginDurable(ctx)
 		if err != nil {
 			return res, fmt.Errorf("pop %s: %w", acct, err)
 		}
@@ -376,7 +376,7 @@ func (f *Fetcher) recover(ctx context.Context, folder *maildir.Folder, seen map[
 	}
 	var tx *state.Tx
 	if !f.DryRun {
-		if tx, err = f.DB.Begin(ctx); err != nil {
+		if tx, err = f.DB.BeginDurable(ctx); err != nil {
 			return err
 		}
 		defer tx.Rollback()
@@ -611,7 +611,7 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 	acct := f.account()
 	keys := make([]string, len(batch))
 	ids := make([]int64, len(batch))
-	tx, err := f.DB.Begin(ctx)
+	tx, err := f.DB.BeginDurable(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -685,7 +685,7 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 			return msgErrs, errors.Join(fatal, err)
 		}
 	}
-	tx, err = f.DB.Begin(ctx)
+	tx, err = f.DB.BeginDurable(ctx)
 	if err != nil {
 		return msgErrs, errors.Join(fatal, err)
 	}
