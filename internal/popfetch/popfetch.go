@@ -773,4 +773,3 @@ func (c *countReader) Read(p []byte) (int, error) {
 	c.lf += int64(bytes.Count(p[:n], []byte{'\n'}))
 	return n, err
 }
-
