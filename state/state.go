@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,6 +245,45 @@ func (d *DB) Pairs(ctx context.Context, folderID int64) ([]Pair, error) {
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// PairsOfUIDs loads the pairs of some UIDs of a folder: a run that learnt
+// from CONDSTORE which messages changed on the server need not load the
+// others.
+func (d *DB) PairsOfUIDs(ctx context.Context, folderID int64, uids []uint32) ([]Pair, error) {
+	var out []Pair
+	for len(uids) > 0 {
+		n := min(len(uids), 500)
+		args := []interface{}{folderID}
+		q := strings.Repeat(",?", n)[1:]
+		for _, u := range uids[:n] {
+			args = append(args, u)
+		}
+		uids = uids[n:]
+		rows, err := d.db.QueryContext(ctx, `SELECT uid, key, flags, size, fingerprint, message_id FROM pair WHERE folder_id = ? AND uid > 0 AND uid IN (`+q+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("load pairs: %w", err)
+		}
+		for rows.Next() {
+			var p Pair
+			if err := rows.Scan(&p.UID, &p.Key, &p.Flags, &p.Size, &p.Fingerprint, &p.MessageID); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("load pairs: %w", err)
+			}
+			out = append(out, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("load pairs: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// CountServerPairs counts the pairs of a folder that have a UID.
+func (d *DB) CountServerPairs(ctx context.Context, folderID int64) (n int, err error) {
+	err = d.db.QueryRowContext(ctx, `SELECT count(*) FROM pair WHERE folder_id = ? AND uid > 0`, folderID).Scan(&n)
+	return
 }
 
 // Tx is a write transaction. Statements are prepared lazily and reused.

@@ -52,6 +52,10 @@ type Result struct {
 	Notes        []string `json:"notes,omitempty"`
 	Errors       []string `json:"errors,omitempty"`
 
+	// PairsLoaded counts the pairs read from the state: a run where only
+	// the server changed reads just those of the changed messages.
+	PairsLoaded int `json:"-"`
+
 	Plans     []FolderPlan `json:"-"`
 	FolderOps []Action     `json:"-"`
 	mu        sync.Mutex
@@ -92,6 +96,7 @@ type work struct {
 	in         FolderInput
 	sel        *imap.SelectData
 	journal    []state.Entry
+	lazyPairs  bool           // pairs not loaded yet (only the server changed)
 	conn       *imapconn.Conn // the connection gather used
 	curM, newM int64
 	mtimeAt    int64 // when curM and newM were read
@@ -657,12 +662,19 @@ func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 		w.local = lf
 		res.add(func(r *Result) { r.Created++ })
 	}
+	if w.in.LocalUnchanged && !w.in.RemoteUnchanged && st.SyncedAt > 0 && !w.createLocal && !w.createRemote {
+		// Only the server changed: gatherRemote loads the pairs of the
+		// messages CONDSTORE reports changed, or all when it must.
+		w.lazyPairs = true
+		return nil
+	}
 	pairs, err := o.DB.Pairs(ctx, st.ID)
 	if err != nil {
 		return err
 	}
 	w.pairs = pairs
 	w.in.Pairs = pairs
+	res.add(func(r *Result) { r.PairsLoaded += len(pairs) })
 	if !w.in.LocalUnchanged {
 		w.msgs = map[string]maildir.Message{}
 		if w.local.Exists() {
@@ -722,14 +734,14 @@ func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Resu
 		}
 	}
 	if !w.in.RemoteUnchanged && !(w.createRemote && o.DryRun) {
-		if err := gatherRemote(c, o, w, condstore); err != nil {
+		if err := gatherRemote(c, o, w, condstore, res); err != nil {
 			return err
 		}
 	}
 	return matchContent(c, o, w)
 }
 
-func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool) error {
+func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool, res *Result) error {
 	st := w.st
 	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
 	selCmd := c.Select(w.name, &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore})
@@ -745,6 +757,18 @@ func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool) error {
 			ahead.Close()
 		}
 		return fmt.Errorf("select %q: %w", w.name, err)
+	}
+	loadAll := func() error {
+		if !w.lazyPairs {
+			return nil
+		}
+		pairs, err := o.DB.Pairs(context.Background(), st.ID)
+		if err != nil {
+			return err
+		}
+		w.pairs, w.in.Pairs, w.lazyPairs = pairs, pairs, false
+		res.add(func(r *Result) { r.PairsLoaded += len(pairs) })
+		return nil
 	}
 	w.sel = sel
 	in := &w.in
@@ -762,9 +786,12 @@ func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool) error {
 	}
 	if sel.NumMessages == 0 {
 		in.RemoteUIDs, in.RemoteFlags = map[uint32]bool{}, map[uint32]string{}
-		return nil
+		return loadAll()
 	}
 	if !incremental {
+		if err := loadAll(); err != nil {
+			return err
+		}
 		fl, err := fetchFlags(c, all, 0, false)
 		if err != nil {
 			return fmt.Errorf("%q: %w", w.name, err)
@@ -779,6 +806,35 @@ func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool) error {
 	in.RemoteFlags = map[uint32]string{}
 	if changed != nil {
 		in.RemoteFlags = changed.Flags
+	}
+	if w.lazyPairs {
+		// The messages that changed, and how many the state knows: when
+		// none was expunged, those pairs are all the plan needs.
+		present, err := o.DB.CountServerPairs(context.Background(), st.ID)
+		if err != nil {
+			return err
+		}
+		uids := make([]uint32, 0, len(in.RemoteFlags))
+		for u := range in.RemoteFlags {
+			uids = append(uids, u)
+		}
+		sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
+		pairs, err := o.DB.PairsOfUIDs(context.Background(), st.ID, uids)
+		if err != nil {
+			return err
+		}
+		if int(sel.NumMessages) == present+len(uids)-len(pairs) {
+			w.pairs, in.Pairs, w.lazyPairs = pairs, pairs, false
+			res.add(func(r *Result) { r.PairsLoaded += len(pairs) })
+			in.RemoteUIDs = make(map[uint32]bool, len(uids))
+			for _, u := range uids {
+				in.RemoteUIDs[u] = true
+			}
+			return nil
+		}
+		if err := loadAll(); err != nil {
+			return err
+		}
 	}
 	paired := make(map[uint32]bool, len(w.pairs))
 	present := 0

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -622,5 +623,46 @@ func TestFolderDeletionPolicies(t *testing.T) {
 				e.converged(t)
 			}
 		})
+	}
+}
+
+// TestServerOnlyChanges: with the Maildir untouched, a run loads only the
+// pairs of the messages CONDSTORE reports changed, unless the message count
+// shows an expunge; both ways must converge.
+func TestServerOnlyChanges(t *testing.T) {
+	e := newEnv(t, "")
+	var uids []imap.UID
+	for i := 0; i < 10; i++ {
+		uids = append(uids, e.d.Append(t, user, "INBOX", testserver.GenMessage(80, i, 400)))
+	}
+	e.mustRun(t)
+	// date the Maildir's directories back so that the next run trusts them
+	old := time.Now().Add(-time.Hour)
+	for _, sub := range []string{"cur", "new"} {
+		os.Chtimes(filepath.Join(e.root, "INBOX", sub), old, old)
+	}
+	e.mustRun(t)
+	e.d.SetFlags(t, user, "INBOX", uids[0], imap.StoreFlagsAdd, imap.FlagFlagged)
+	e.d.SetFlags(t, user, "INBOX", uids[1], imap.StoreFlagsAdd, imap.FlagSeen)
+	e.d.Append(t, user, "INBOX", testserver.GenMessage(81, 0, 400))
+	res := e.mustRun(t)
+	if res.FlagsLocal != 2 || res.Fetched != 1 {
+		t.Fatalf("flags + new: %+v", res)
+	}
+	if res.PairsLoaded != 2 {
+		t.Errorf("loaded %d pairs, want only the 2 of the changed messages", res.PairsLoaded)
+	}
+	e.converged(t)
+	e.d.Expunge(t, user, "INBOX", uids[2])
+	e.d.SetFlags(t, user, "INBOX", uids[3], imap.StoreFlagsAdd, imap.FlagAnswered)
+	res = e.mustRun(t)
+	if res.DeletedLocal != 1 || res.FlagsLocal != 1 {
+		t.Fatalf("expunge + flag: %+v", res)
+	}
+	if res.PairsLoaded != 11 {
+		t.Errorf("after an expunge loaded %d pairs, want all 11", res.PairsLoaded)
+	}
+	if snap := e.converged(t); len(snap["INBOX"]) != 10 {
+		t.Fatalf("INBOX holds %d messages, want 10", len(snap["INBOX"]))
 	}
 }
