@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
+	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/imapconn"
-	"github.com/mdsync/mdsync/internal/pop3"
+	"github.com/mdsync/mdsync/internal/popfetch"
 )
 
 type checkResult struct {
@@ -71,7 +70,7 @@ func sortedNames[V any](m map[string]V) []string {
 	for k := range m {
 		out = append(out, k)
 	}
-	sortStrings(out)
+	sort.Strings(out)
 	return out
 }
 
@@ -100,45 +99,6 @@ func checkIMAP(ctx context.Context, a *config.IMAP) checkResult {
 	return r
 }
 
-// DialPOP connects and authenticates to a POP account as the config says.
-func DialPOP(ctx context.Context, p *config.POP, pw string) (*pop3.Client, error) {
-	addr := net.JoinHostPort(p.Host, strconv.Itoa(p.Port))
-	tcfg, err := imapconn.TLSConfig(p.Host, p.CAFile)
-	if err != nil {
-		return nil, err
-	}
-	o := pop3.Options{TLSConfig: tcfg, Timeout: p.TimeoutDur}
-	var c *pop3.Client
-	if p.TLS == "implicit" {
-		c, err = pop3.DialTLS(ctx, addr, o)
-	} else {
-		c, err = pop3.Dial(ctx, addr, o)
-	}
-	if err != nil {
-		return nil, imapconn.Classify(fmt.Errorf("connect to %s: %w", addr, err))
-	}
-	if p.TLS == "starttls" {
-		if err := c.StartTLS(ctx); err != nil {
-			c.Close()
-			return nil, imapconn.Classify(fmt.Errorf("STLS with %s: %w", addr, err))
-		}
-	}
-	var perr *pop3.Error
-	if p.Auth == "apop" {
-		err = c.APOP(ctx, p.User, pw)
-	} else {
-		err = c.Login(ctx, p.User, pw)
-	}
-	if err != nil {
-		c.Close()
-		if errors.As(err, &perr) {
-			return nil, fmt.Errorf("%w: %s as %q: %s", imapconn.ErrAuth, addr, p.User, perr.Msg)
-		}
-		return nil, imapconn.Classify(fmt.Errorf("login to %s: %w", addr, err))
-	}
-	return c, nil
-}
-
 func checkPOP(ctx context.Context, p *config.POP) checkResult {
 	r := checkResult{Account: "pop." + p.Name}
 	pw, err := p.Secret()
@@ -146,7 +106,7 @@ func checkPOP(ctx context.Context, p *config.POP) checkResult {
 		r.Detail = err.Error()
 		return r
 	}
-	c, err := DialPOP(ctx, p, pw)
+	c, err := (&popfetch.Fetcher{Name: p.Name, Cfg: p, Password: pw}).Dial(ctx)
 	if err != nil {
 		r.Detail, r.temp = err.Error(), classify(err)
 		return r

@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/mdsync/mdsync/state"
 )
-
-func sortStrings(s []string) { sort.Strings(s) }
 
 type statusRow struct {
 	Name        string         `json:"name"`

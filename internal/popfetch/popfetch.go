@@ -174,14 +174,11 @@ func (f *Fetcher) Run(ctx context.Context) (Result, error) {
 		return res, fmt.Errorf("pop %s: recovery: %w", acct, err)
 	}
 
-	c, caps, err := f.connect(ctx)
+	c, err := f.Dial(ctx)
 	if err != nil {
 		return res, fmt.Errorf("pop %s: %w", acct, err)
 	}
 	defer c.Close()
-	if err := f.login(ctx, c, caps); err != nil {
-		return res, fmt.Errorf("pop %s: %w", acct, err)
-	}
 	msgs, err := f.listing(ctx, c, &res)
 	if err != nil {
 		return res, fmt.Errorf("pop %s: %w", acct, err)
@@ -424,6 +421,20 @@ func (f *Fetcher) recover(ctx context.Context, folder *maildir.Folder, seen map[
 	res.Recovered = recorded
 	f.logf("pop %s: recovery: %d interrupted deliveries completed, %d forgotten", acct, recorded, forgotten)
 	return nil
+}
+
+// Dial connects, secures and logs in as the account's config says (what
+// Run does first, and what `mdsync check` tries).
+func (f *Fetcher) Dial(ctx context.Context) (*pop3.Client, error) {
+	c, caps, err := f.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.login(ctx, c, caps); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // connect dials and secures the connection as configured and returns the
