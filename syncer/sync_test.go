@@ -90,78 +90,28 @@ func (e *env) mustRun(t *testing.T) *syncer.Result {
 	return res
 }
 
-type snapMsg struct{ sha, flags string }
+func (e *env) server(t *testing.T) map[string][]testserver.Msg { return e.d.ServerState(t, user) }
 
-func sortSnap(m map[string][]snapMsg) {
-	for _, v := range m {
-		sort.Slice(v, func(i, j int) bool { return v[i].sha+v[i].flags < v[j].sha+v[j].flags })
-	}
-}
-
-func (e *env) server(t *testing.T) map[string][]snapMsg {
-	t.Helper()
-	out := map[string][]snapMsg{}
-	for folder, msgs := range e.d.Snapshot(t, user) {
-		out[folder] = []snapMsg{}
-		for _, m := range msgs {
-			var fl []imap.Flag
-			for _, f := range m.Flags {
-				fl = append(fl, imap.Flag(f))
-			}
-			out[folder] = append(out[folder], snapMsg{m.SHA256, syncer.LettersOf(fl)})
-		}
-	}
-	sortSnap(out)
-	return out
-}
-
-func (e *env) local(t *testing.T) map[string][]snapMsg {
-	t.Helper()
-	store, err := maildir.Open(e.root, maildir.Verbatim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := store.Folders('/')
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]snapMsg{}
-	for _, n := range names {
-		f, _ := store.Folder(n, '/')
-		msgs, _, err := f.Scan()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[n] = []snapMsg{}
-		for _, m := range msgs {
-			b, err := os.ReadFile(m.Path(f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			// line endings aside: the server side is normalised the same way
-			out[n] = append(out[n], snapMsg{testserver.BodySHA256(b), syncer.Synced(m.Flags)})
-		}
-	}
-	sortSnap(out)
-	return out
+func (e *env) local(t *testing.T) map[string][]testserver.Msg {
+	return testserver.LocalState(t, e.root)
 }
 
 // converged asserts both sides hold the same messages with the same flags.
-func (e *env) converged(t *testing.T) map[string][]snapMsg {
+func (e *env) converged(t *testing.T) map[string][]testserver.Msg {
 	t.Helper()
 	s, l := e.server(t), e.local(t)
-	if fmt.Sprint(s) != fmt.Sprint(l) {
-		t.Fatalf("sides differ:\nserver %v\nlocal  %v", summarize(s), summarize(l))
+	if d := testserver.Diff(s, l); d != "" {
+		t.Fatalf("sides differ:\n%s", d)
 	}
 	return s
 }
 
-func summarize(m map[string][]snapMsg) string {
+func summarize(m map[string][]testserver.Msg) string {
 	var parts []string
 	for f, v := range m {
 		var fl []string
 		for _, x := range v {
-			fl = append(fl, x.sha[:6]+":"+x.flags)
+			fl = append(fl, x.SHA256[:6]+":"+x.Flags)
 		}
 		parts = append(parts, fmt.Sprintf("%s=%v", f, fl))
 	}
@@ -331,11 +281,11 @@ func TestBidirectionalChanges(t *testing.T) {
 		testserver.BodySHA256(testserver.GenMessage(10, 6, 800)): "RS",
 	}
 	for _, m := range snap["INBOX"] {
-		if f, ok := want[m.sha]; ok && f != m.flags {
-			t.Errorf("message %s flags %q, want %q", m.sha[:8], m.flags, f)
+		if f, ok := want[m.SHA256]; ok && f != m.Flags {
+			t.Errorf("message %s flags %q, want %q", m.SHA256[:8], m.Flags, f)
 		}
 	}
-	if snap["Archive"][0].sha != testserver.BodySHA256(testserver.GenMessage(10, 4, 800)) {
+	if snap["Archive"][0].SHA256 != testserver.BodySHA256(testserver.GenMessage(10, 4, 800)) {
 		t.Errorf("the moved message is not in Archive")
 	}
 	if !strings.Contains(e.trace.String(), "MOVE") {
