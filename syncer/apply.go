@@ -673,61 +673,35 @@ func (a *applier) fetchBatch(acts []Action) error {
 		return failure
 	}
 	for attempt := 0; attempt < 2 && len(pending) > 0; attempt++ {
-		set := uidsOf(pending)
-		fc := a.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
-		for {
-			msg := fc.Next()
-			if msg == nil {
-				break
+		err := fetchBodies(a.c, uidsOf(pending), func(uid uint32, body imap.LiteralReader) error {
+			act, ok := want[uid]
+			if !ok {
+				return nil // not asked for (or already delivered)
 			}
-			var uid uint32
-			for {
-				it := msg.Next()
-				if it == nil {
-					break
-				}
-				switch it := it.(type) {
-				case imapclient.FetchItemDataUID:
-					uid = uint32(it.UID)
-				case imapclient.FetchItemDataBodySection:
-					act, ok := want[uid]
-					if !ok || it.Literal == nil {
-						continue // UID unknown before the literal: fetched again below
-					}
-					f, err := a.deliver(act, it.Literal)
-					if err != nil {
-						if errors.Is(err, errBodyRead) {
-							// The connection is dead; draining the command
-							// would re-read the failed literal concurrently
-							// with go-imap's reader goroutine (a data race in
-							// the library): drop the connection instead.
-							a.c.Abort()
-						} else {
-							fc.Close()
-						}
-						return keep(err)
-					}
-					delete(want, uid)
-					sem <- struct{}{}
-					wg.Add(1)
-					go func(d *maildir.Delivery, f fetched) {
-						defer wg.Done()
-						defer func() { <-sem }()
-						_, err := d.Commit()
-						mu.Lock()
-						defer mu.Unlock()
-						if err != nil && werr == nil {
-							werr = err
-						}
-						if err == nil {
-							got = append(got, f)
-						}
-					}(f.d, f.fetched)
-				}
+			f, err := a.deliver(act, body)
+			if err != nil {
+				return err
 			}
-		}
-		if err := fc.Close(); err != nil {
-			return keep(fmt.Errorf("fetch: %w", err))
+			delete(want, uid)
+			sem <- struct{}{}
+			wg.Add(1)
+			go func(d *maildir.Delivery, f fetched) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				_, err := d.Commit()
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil && werr == nil {
+					werr = err
+				}
+				if err == nil {
+					got = append(got, f)
+				}
+			}(f.d, f.fetched)
+			return nil
+		})
+		if err != nil {
+			return keep(err)
 		}
 		pending = pending[:0:0]
 		for _, act := range acts {

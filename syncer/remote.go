@@ -276,12 +276,14 @@ func fetchMeta(c *imapconn.Conn, uids []uint32) (map[uint32]remoteMeta, error) {
 	return out, nil
 }
 
-// fetchFingerprints streams the bodies of some messages through the same
-// fingerprint a local file gets (SHA-256 of the content with LF endings).
-func fetchFingerprints(c *imapconn.Conn, uids []uint32) (map[uint32]string, error) {
-	out := map[uint32]string{}
-	fc := c.Fetch(uidSet(uids), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
-	defer fc.Close()
+// fetchBodies streams the bodies of some messages (BODY.PEEK[]) to fn, with
+// their UIDs. A body whose UID the server sent after it is skipped (the
+// library cannot route it before); callers fetch what is missing again. When
+// fn fails the command is drained, or, if the body could not be read whole
+// (errBodyRead), the connection is dropped: draining would re-read the failed
+// literal concurrently with the library's reader.
+func fetchBodies(c *imapconn.Conn, uids imap.UIDSet, fn func(uid uint32, body imap.LiteralReader) error) error {
+	fc := c.Fetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
 	for {
 		m := fc.Next()
 		if m == nil {
@@ -297,19 +299,45 @@ func fetchFingerprints(c *imapconn.Conn, uids []uint32) (map[uint32]string, erro
 			case imapclient.FetchItemDataUID:
 				uid = uint32(it.UID)
 			case imapclient.FetchItemDataBodySection:
-				lw := newLFWriter(io.Discard)
-				if _, err := io.Copy(lw, it.Literal); err != nil {
-					return nil, fmt.Errorf("fetch for comparison: %w", err)
+				if uid == 0 || it.Literal == nil {
+					continue
 				}
-				lw.Flush()
-				if uid != 0 {
-					out[uid] = lw.Fingerprint()
+				if err := fn(uid, it.Literal); err != nil {
+					if errors.Is(err, errBodyRead) {
+						c.Abort()
+					} else {
+						fc.Close()
+					}
+					return err
 				}
 			}
 		}
 	}
 	if err := fc.Close(); err != nil {
-		return nil, fmt.Errorf("fetch for comparison: %w", err)
+		return fmt.Errorf("fetch: %w", err)
+	}
+	return nil
+}
+
+// fetchFingerprints streams the bodies of some messages through the same
+// fingerprint a local file gets (SHA-256 of the content with LF endings).
+func fetchFingerprints(c *imapconn.Conn, uids []uint32) (map[uint32]string, error) {
+	out := map[uint32]string{}
+	err := fetchBodies(c, uidSet(uids), func(uid uint32, body imap.LiteralReader) error {
+		lw := newLFWriter(io.Discard)
+		n, err := io.Copy(lw, body)
+		if err == nil && n != body.Size() {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return fmt.Errorf("fetch uid %d for comparison: %w: %w", uid, errBodyRead, err)
+		}
+		lw.Flush()
+		out[uid] = lw.Fingerprint()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
