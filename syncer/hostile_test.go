@@ -41,32 +41,7 @@ func newFakeEnv(t *testing.T, srv *imapfake.Server, timeout string) *fakeEnv {
 	t.Helper()
 	sb := t.TempDir()
 	e := &fakeEnv{srv: srv, sandbox: sb, root: filepath.Join(sb, "a", "b", "mail")}
-	text := fmt.Sprintf(`
-state_dir = %q
-[imap.t]
-host = "127.0.0.1"
-port = %d
-tls = "none"
-user = "alice"
-password = "secret"
-timeout = %q
-[maildir.t]
-path = %q
-[channel.t]
-imap = "t"
-maildir = "t"
-`, filepath.Join(sb, "state"), srv.Port, timeout, e.root)
-	cfg, err := config.Parse("test.toml", []byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.cfg = cfg
-	db, err := state.Open(context.Background(), cfg.StateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	e.db = db
+	e.cfg, e.db = channelConfig(t, sb, srv.Port, e.root, fmt.Sprintf("timeout = %q", timeout), "")
 	return e
 }
 

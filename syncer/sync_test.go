@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,15 @@ func newEnv(t *testing.T, extra string) *env {
 	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
 	dir := t.TempDir()
 	e := &env{d: d, root: filepath.Join(dir, "mail")}
+	e.cfg, e.db = channelConfig(t, dir, d.IMAPPort, e.root, "", extra)
+	return e
+}
+
+// channelConfig parses the config of a channel "t" toward 127.0.0.1:port
+// (plain, user alice) into root, with its state in dir/state, plus extra
+// keys of the account and of the channel, and opens that state.
+func channelConfig(t *testing.T, dir string, port int, root, imapExtra, channelExtra string) (*config.Config, *state.DB) {
+	t.Helper()
 	text := fmt.Sprintf(`
 state_dir = %q
 [imap.t]
@@ -46,25 +56,24 @@ port = %d
 tls = "none"
 user = %q
 password = %q
+%s
 [maildir.t]
 path = %q
 [channel.t]
 imap = "t"
 maildir = "t"
 %s
-`, filepath.Join(dir, "state"), d.IMAPPort, user, pass, e.root, extra)
+`, filepath.Join(dir, "state"), port, user, pass, imapExtra, root, channelExtra)
 	cfg, err := config.Parse("test.toml", []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.cfg = cfg
 	db, err := state.Open(context.Background(), cfg.StateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e.db = db
-	return e
+	return cfg, db
 }
 
 func (e *env) run(t *testing.T, mod func(o *syncer.Options)) (*syncer.Result, error) {
@@ -436,31 +445,11 @@ func TestPlainIMAP4rev1Server(t *testing.T) {
 	if err := u.Create("Archive", nil); err != nil {
 		t.Fatal(err)
 	}
-	host, port, _ := strings.Cut(addr, ":")
+	_, portText, _ := strings.Cut(addr, ":")
+	port, _ := strconv.Atoi(portText)
 	dir := t.TempDir()
 	root := filepath.Join(dir, "mail")
-	cfg, err := config.Parse("t.toml", []byte(fmt.Sprintf(`
-state_dir = %q
-[imap.t]
-host = %q
-port = %s
-tls = "none"
-user = %q
-password = %q
-[maildir.t]
-path = %q
-[channel.t]
-imap = "t"
-maildir = "t"
-`, filepath.Join(dir, "state"), host, port, user, pass, root)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := state.Open(context.Background(), cfg.StateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	cfg, db := channelConfig(t, dir, port, root, "", "")
 	store, _ := maildir.Open(root, maildir.Verbatim)
 	run := func() *syncer.Result {
 		t.Helper()
