@@ -649,7 +649,7 @@ func prepare(ctx context.Context, o Options, w *work, condstore bool, res *Resul
 func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 	st := w.st
 	if len(w.journal) > 0 && !o.DryRun {
-		if err := recoverFolder(ctx, nil, o, w, w.journal, res); err != nil {
+		if err := recoverFolder(ctx, o, w, w.journal, res); err != nil {
 			return fmt.Errorf("recover: %w", err)
 		}
 		w.journal = nil

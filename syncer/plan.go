@@ -245,8 +245,9 @@ func Plan(ins []FolderInput, p Policy) []FolderPlan {
 		}
 	}
 	if len(goneByKey) > 0 {
-		// Turn append(dst) + expunge(src) of the same message into a move.
-		drop := map[[2]int]bool{}
+		// Turn append(dst) + expunge(src) of the same message into a move:
+		// the expunge becomes the move, the append goes.
+		moved := map[[2]int]bool{}
 		for i, in := range ins {
 			for j, a := range plans[i].Actions {
 				if a.Op != OpAppend {
@@ -258,30 +259,26 @@ func Plan(ins []FolderInput, p Policy) []FolderPlan {
 						g, ok = goneByFP[fp]
 					}
 				}
-				if !ok || g.folder == i || drop[[2]int{g.folder, g.idx}] {
+				if !ok || g.folder == i {
 					continue
 				}
-				drop[[2]int{g.folder, g.idx}] = true
-				delete(goneByKey, g.pair.Key)
+				delete(goneByKey, g.pair.Key) // each source moves once
 				if g.pair.Fingerprint != "" {
 					delete(goneByFP, g.pair.Fingerprint)
 				}
-				plans[i].Actions[j] = Action{Op: OpSkipFolder} // placeholder removed below
-				drop[[2]int{i, j}] = true
+				moved[[2]int{i, j}] = true
 				plans[g.folder].Actions[g.idx] = Action{
 					Op: OpMove, Folder: ins[g.folder].Name, UID: g.pair.UID, Key: g.pair.Key,
 					DstFolder: in.Name, DstKey: a.Key, Flags: a.Flags, Base: g.pair.Flags,
 				}
-				delete(drop, [2]int{g.folder, g.idx})
 			}
 		}
 		for i := range plans {
-			var kept []Action
+			kept := plans[i].Actions[:0]
 			for j, a := range plans[i].Actions {
-				if drop[[2]int{i, j}] {
-					continue
+				if !moved[[2]int{i, j}] {
+					kept = append(kept, a)
 				}
-				kept = append(kept, a)
 			}
 			plans[i].Actions = kept
 		}

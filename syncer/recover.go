@@ -3,7 +3,6 @@ package syncer
 import (
 	"context"
 
-	"github.com/mdsync/mdsync/internal/imapconn"
 	"github.com/mdsync/mdsync/state"
 )
 
@@ -18,7 +17,7 @@ import (
 //   - store, set-flags, expunge, delete-local: forget; planning again from
 //     both sides converges (a flag already set on both sides is agreed, a
 //     message gone on both sides is forgotten).
-func recoverFolder(ctx context.Context, c *imapconn.Conn, o Options, w *work, journal []state.Entry, res *Result) error {
+func recoverFolder(ctx context.Context, o Options, w *work, journal []state.Entry, res *Result) error {
 	tx, err := o.DB.Begin(ctx)
 	if err != nil {
 		return err
