@@ -200,6 +200,7 @@ func (d *Delivery) commit() (Message, error) {
 		return Message{}, err
 	}
 	d.closed = true // the tmp file is gone: nothing left to abort
+	d.f.changed(func(l *Listing) { l.Add(m.New, m.Name) })
 	if err := d.f.dirChanged(filepath.Dir(dst), d.o.NoDirSync); err != nil {
 		// The message is in place but maybe not durable; report it and
 		// leave it (removing it could lose a durable copy).

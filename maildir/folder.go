@@ -30,6 +30,7 @@ type Folder struct {
 
 	mu    sync.Mutex
 	dirty map[string]bool // sub-directories awaiting an fsync
+	delta Listing         // what this value changed in new/ and cur/ (Changes)
 }
 
 // Path returns the folder's absolute directory.
@@ -88,26 +89,37 @@ func (f *Folder) DirMTimes() (cur, new int64, err error) {
 // info parts) are skipped and described in the warnings. If a key appears
 // more than once, the file in cur/ wins over new/, then the smallest name;
 // each dropped duplicate is warned about.
-func (f *Folder) Scan() (map[string]Message, []string, error) { return f.scan(true) }
+func (f *Folder) Scan() (map[string]Message, []string, error) {
+	msgs, _, warns, err := f.scan(true)
+	return msgs, warns, err
+}
 
 // ScanNames is Scan without the per-file lstat: Size and MTime stay zero.
-func (f *Folder) ScanNames() (map[string]Message, []string, error) { return f.scan(false) }
+func (f *Folder) ScanNames() (map[string]Message, []string, error) {
+	msgs, _, warns, err := f.scan(false)
+	return msgs, warns, err
+}
 
-func (f *Folder) scan(stat bool) (map[string]Message, []string, error) {
+// ScanListing is ScanNames that also returns the listing of what it read
+// (every entry of new/ and cur/, as ReadListing).
+func (f *Folder) ScanListing() (map[string]Message, Listing, []string, error) { return f.scan(false) }
+
+func (f *Folder) scan(stat bool) (map[string]Message, Listing, []string, error) {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		var msgs map[string]Message
 		var warns []string
 		var stable bool
-		msgs, warns, stable, err = f.scanOnce(stat)
+		var l Listing
+		msgs, l, warns, stable, err = f.scanOnce(stat)
 		if err != nil {
-			return nil, nil, err
+			return nil, Listing{}, nil, err
 		}
 		if stable {
-			return msgs, warns, nil
+			return msgs, l, warns, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("maildir: scan %s: %w", f.path, ErrChanged)
+	return nil, Listing{}, nil, fmt.Errorf("maildir: scan %s: %w", f.path, ErrChanged)
 }
 
 // scanOnce reads new/ before cur/: a message moved from new/ to cur/ in
@@ -115,7 +127,7 @@ func (f *Folder) scan(stat bool) (map[string]Message, []string, error) {
 // Renames inside cur/ during the readdir could hide a file, so cur/'s mtime
 // is compared before and after; stable is false if it changed or a file
 // vanished before its lstat.
-func (f *Folder) scanOnce(stat bool) (msgs map[string]Message, warns []string, stable bool, err error) {
+func (f *Folder) scanOnce(stat bool) (msgs map[string]Message, l Listing, warns []string, stable bool, err error) {
 	msgs = map[string]Message{}
 	stable = true
 	for _, isNew := range []bool{true, false} {
@@ -123,15 +135,16 @@ func (f *Folder) scanOnce(stat bool) (msgs map[string]Message, warns []string, s
 		var before os.FileInfo
 		if !isNew {
 			if before, err = os.Stat(dir); err != nil {
-				return nil, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
+				return nil, l, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
 			}
 		}
 		ents, err := os.ReadDir(dir)
 		if err != nil {
-			return nil, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
+			return nil, l, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
 		}
 		for _, e := range ents {
 			name := e.Name()
+			l.Add(isNew, name)
 			if !e.Type().IsRegular() {
 				warns = append(warns, fmt.Sprintf("%s: not a regular file, skipped", filepath.Join(dir, name)))
 				continue
@@ -149,7 +162,7 @@ func (f *Folder) scanOnce(stat bool) (msgs map[string]Message, warns []string, s
 					continue
 				}
 				if err != nil {
-					return nil, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
+					return nil, l, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
 				}
 				m.Size, m.MTime = fi.Size(), fi.ModTime()
 			}
@@ -167,14 +180,14 @@ func (f *Folder) scanOnce(stat bool) (msgs map[string]Message, warns []string, s
 		if !isNew {
 			after, err := os.Stat(dir)
 			if err != nil {
-				return nil, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
+				return nil, l, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
 			}
 			if !after.ModTime().Equal(before.ModTime()) {
 				stable = false
 			}
 		}
 	}
-	return msgs, warns, stable, nil
+	return msgs, l, warns, stable, nil
 }
 
 // Lookup finds the message with the given key without a full scan: it reads
@@ -191,6 +204,28 @@ func (f *Folder) Lookup(key string) (m Message, found bool, err error) {
 		}
 	}
 	return Message{}, false, fmt.Errorf("maildir: lookup %q in %s: %w", key, f.path, ErrChanged)
+}
+
+// Probe looks for the message with key under the name it would have with
+// flags (cur/<key>:2,<flags>, or new/<key> when flags is empty) without
+// reading the directory: one lstat per candidate. found is false when the
+// file is not there under that name (it may be under another: use Lookup
+// or Scan).
+func (f *Folder) Probe(key, flags string) (m Message, found bool) {
+	if checkKey(key) != nil || checkFlags(flags) != nil {
+		return Message{}, false
+	}
+	flags = NormalizeFlags(flags)
+	cands := []Message{{Key: key, Flags: flags, Name: curName(key, flags, "")}}
+	if flags == "" {
+		cands = append([]Message{{Key: key, New: true, Name: key}}, cands...)
+	}
+	for _, c := range cands {
+		if fi, err := os.Lstat(c.Path(f)); err == nil && fi.Mode().IsRegular() {
+			return c, true
+		}
+	}
+	return Message{}, false
 }
 
 // lookupOnce reads new/ before cur/, so that a concurrent move from new/ to
@@ -285,11 +320,13 @@ func (f *Folder) rename(m, to Message) (Message, error) {
 	if err := os.Rename(src, dst); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if _, serr := os.Lstat(dst); serr == nil {
+				f.changed(func(d *Listing) { d.Remove(m.New, m.Name); d.Add(to.New, to.Name) })
 				return to, nil // already done
 			}
 		}
 		return m, fmt.Errorf("maildir: rename %s: %w", src, err)
 	}
+	f.changed(func(d *Listing) { d.Remove(m.New, m.Name); d.Add(to.New, to.Name) })
 	if err := f.dirChanged(filepath.Dir(dst), f.DeferDirSync); err != nil {
 		return to, fmt.Errorf("maildir: %w", err)
 	}
@@ -307,10 +344,12 @@ func (f *Folder) Remove(m Message) error {
 	p := m.Path(f)
 	if err := os.Remove(p); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
+			f.changed(func(d *Listing) { d.Remove(m.New, m.Name) })
 			return nil
 		}
 		return fmt.Errorf("maildir: remove %s: %w", p, err)
 	}
+	f.changed(func(d *Listing) { d.Remove(m.New, m.Name) })
 	if err := f.dirChanged(filepath.Dir(p), f.DeferDirSync); err != nil {
 		return fmt.Errorf("maildir: %w", err)
 	}
@@ -343,6 +382,8 @@ func (f *Folder) MoveTo(m Message, dst *Folder) (Message, error) {
 	if err := os.Rename(src, dp); err != nil {
 		return m, fmt.Errorf("maildir: move %s to %s: %w", src, dst.path, err)
 	}
+	f.changed(func(d *Listing) { d.Remove(m.New, m.Name) })
+	dst.changed(func(d *Listing) { d.Add(to.New, to.Name) })
 	if err := dst.dirChanged(filepath.Dir(dp), dst.DeferDirSync); err != nil {
 		return to, fmt.Errorf("maildir: %w", err)
 	}

@@ -255,9 +255,12 @@ func TestScan(t *testing.T) {
 		"g":         {Key: "g", Flags: "F", Name: "g:2,F", Size: 5},
 	}
 	for _, stat := range []bool{true, false} {
-		msgs, warns, err := f.scan(stat)
+		msgs, l, warns, err := f.scan(stat)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if rl, err := f.ReadListing(); err != nil || rl != l {
+			t.Errorf("stat=%v: scan listing %v, ReadListing %v (%v)", stat, l, rl, err)
 		}
 		for k, m := range msgs {
 			if stat && m.MTime.IsZero() || !stat && (m.Size != 0 || !m.MTime.IsZero()) {
@@ -514,12 +517,19 @@ func BenchmarkScan(b *testing.B) {
 	for _, stat := range []bool{false, true} {
 		b.Run(fmt.Sprintf("stat=%v", stat), func(b *testing.B) {
 			for b.Loop() {
-				if msgs, _, err := f.scan(stat); err != nil || len(msgs) != 20000 {
+				if msgs, _, _, err := f.scan(stat); err != nil || len(msgs) != 20000 {
 					b.Fatal(err, len(msgs))
 				}
 			}
 		})
 	}
+	b.Run("listing", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := f.ReadListing(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("lookup-miss", func(b *testing.B) {
 		for b.Loop() {
 			if _, found, err := f.Lookup("nope"); err != nil || found {

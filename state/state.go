@@ -98,6 +98,8 @@ var migrations = []string{
 	) WITHOUT ROWID;`,
 	// 2: loading a folder's pairs without scanning every folder's.
 	`CREATE INDEX pair_folder ON pair(folder_id);`,
+	// 3: the listing digest of the local folder as the last sync left it.
+	`ALTER TABLE folder ADD COLUMN listing TEXT NOT NULL DEFAULT '';`,
 }
 
 // Open opens (creating if needed) the database in dir and brings its
@@ -179,12 +181,15 @@ type Folder struct {
 	Messages      uint32
 	CurMTime      int64
 	NewMTime      int64
-	SyncedAt      int64
+	// Listing is the digest of the local new/ and cur/ names as the last
+	// sync left them (maildir.Listing), "" when unknown.
+	Listing  string
+	SyncedAt int64
 }
 
 // Folders returns the folders of a channel by name.
 func (d *DB) Folders(ctx context.Context, channel string) (map[string]*Folder, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, channel, name, uidvalidity, uidnext, highestmodseq, messages, cur_mtime, new_mtime, synced_at FROM folder WHERE channel = ?`, channel)
+	rows, err := d.db.QueryContext(ctx, `SELECT id, channel, name, uidvalidity, uidnext, highestmodseq, messages, cur_mtime, new_mtime, listing, synced_at FROM folder WHERE channel = ?`, channel)
 	if err != nil {
 		return nil, fmt.Errorf("load folders of %s: %w", channel, err)
 	}
@@ -192,7 +197,7 @@ func (d *DB) Folders(ctx context.Context, channel string) (map[string]*Folder, e
 	out := map[string]*Folder{}
 	for rows.Next() {
 		f := &Folder{}
-		if err := rows.Scan(&f.ID, &f.Channel, &f.Name, &f.UIDValidity, &f.UIDNext, &f.HighestModSeq, &f.Messages, &f.CurMTime, &f.NewMTime, &f.SyncedAt); err != nil {
+		if err := rows.Scan(&f.ID, &f.Channel, &f.Name, &f.UIDValidity, &f.UIDNext, &f.HighestModSeq, &f.Messages, &f.CurMTime, &f.NewMTime, &f.Listing, &f.SyncedAt); err != nil {
 			return nil, fmt.Errorf("load folders of %s: %w", channel, err)
 		}
 		out[f.Name] = f
@@ -209,8 +214,8 @@ func (d *DB) EnsureFolder(ctx context.Context, channel, name string) (*Folder, e
 		return nil, fmt.Errorf("create folder state %s/%s: %w", channel, name, err)
 	}
 	f := &Folder{}
-	err = d.db.QueryRowContext(ctx, `SELECT id, channel, name, uidvalidity, uidnext, highestmodseq, messages, cur_mtime, new_mtime, synced_at FROM folder WHERE channel = ? AND name = ?`, channel, name).
-		Scan(&f.ID, &f.Channel, &f.Name, &f.UIDValidity, &f.UIDNext, &f.HighestModSeq, &f.Messages, &f.CurMTime, &f.NewMTime, &f.SyncedAt)
+	err = d.db.QueryRowContext(ctx, `SELECT id, channel, name, uidvalidity, uidnext, highestmodseq, messages, cur_mtime, new_mtime, listing, synced_at FROM folder WHERE channel = ? AND name = ?`, channel, name).
+		Scan(&f.ID, &f.Channel, &f.Name, &f.UIDValidity, &f.UIDNext, &f.HighestModSeq, &f.Messages, &f.CurMTime, &f.NewMTime, &f.Listing, &f.SyncedAt)
 	if err != nil {
 		return nil, fmt.Errorf("load folder state %s/%s: %w", channel, name, err)
 	}
@@ -406,10 +411,19 @@ func (t *Tx) DeleteFolder(folderID int64) error {
 
 // SaveFolder stores the folder's numbers.
 func (t *Tx) SaveFolder(f *Folder) error {
-	_, err := t.exec(`UPDATE folder SET uidvalidity=?, uidnext=?, highestmodseq=?, messages=?, cur_mtime=?, new_mtime=?, synced_at=? WHERE id=?`,
-		f.UIDValidity, f.UIDNext, f.HighestModSeq, f.Messages, f.CurMTime, f.NewMTime, f.SyncedAt, f.ID)
+	_, err := t.exec(`UPDATE folder SET uidvalidity=?, uidnext=?, highestmodseq=?, messages=?, cur_mtime=?, new_mtime=?, listing=?, synced_at=? WHERE id=?`,
+		f.UIDValidity, f.UIDNext, f.HighestModSeq, f.Messages, f.CurMTime, f.NewMTime, f.Listing, f.SyncedAt, f.ID)
 	if err != nil {
 		return fmt.Errorf("save folder %s: %w", f.Name, err)
+	}
+	return nil
+}
+
+// SaveMTimes stores a folder's local directory mtimes alone (the folder
+// was found unchanged by its listing, not by these).
+func (t *Tx) SaveMTimes(folderID, cur, new int64) error {
+	if _, err := t.exec(`UPDATE folder SET cur_mtime=?, new_mtime=? WHERE id=?`, cur, new, folderID); err != nil {
+		return fmt.Errorf("save folder mtimes: %w", err)
 	}
 	return nil
 }

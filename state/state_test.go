@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 )
@@ -139,5 +140,54 @@ func TestTargets(t *testing.T) {
 	}
 	if ts[0].OK || ts[0].Error != "boom" || !ts[0].LastSuccess.Equal(t0.Add(time.Second)) {
 		t.Fatalf("target = %+v", ts[0])
+	}
+}
+
+// TestMigrateFromV2: a state written by the version-2 schema opens, keeps
+// its rows, and gains the listing column (empty: unknown).
+func TestMigrateFromV2(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := dir + "/" + FileName
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations[:2] {
+		if _, err := raw.Exec(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw.Exec(`PRAGMA user_version = 2; INSERT INTO folder(channel, name, cur_mtime) VALUES('c', 'INBOX', 42)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	d, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fs, err := d.Folders(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fs["INBOX"]
+	if f == nil || f.CurMTime != 42 || f.Listing != "" {
+		t.Fatalf("after migration: %+v", f)
+	}
+	tx, _ := d.Begin(ctx)
+	f.Listing = "abc"
+	if err := tx.SaveFolder(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.SaveMTimes(f.ID, 7, 8); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	fs, _ = d.Folders(ctx, "c")
+	if g := fs["INBOX"]; g.Listing != "abc" || g.CurMTime != 7 || g.NewMTime != 8 {
+		t.Fatalf("saved: %+v", g)
 	}
 }

@@ -79,11 +79,15 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 		}
 	}
 	if (len(groups[OpDeleteLocal]) > 0 || len(groups[OpSetLocalFlags]) > 0) && w.msgs == nil {
-		msgs, _, err := w.local.ScanNames()
-		if err != nil {
-			return fmt.Errorf("scan %s: %w", w.local.Path(), err)
+		if msgs, ok := probeLocal(w, groups[OpDeleteLocal], groups[OpSetLocalFlags]); ok {
+			w.msgs = msgs
+		} else {
+			msgs, _, err := w.local.ScanNames()
+			if err != nil {
+				return fmt.Errorf("scan %s: %w", w.local.Path(), err)
+			}
+			w.msgs = msgs
 		}
-		w.msgs = msgs
 	}
 	w.local.DeferDirSync = true
 	// One transaction for what needs no side effect and for the intent of
@@ -109,7 +113,35 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 			return err
 		}
 	}
+	defer o.tracef("    %s applied", w.name)
 	return a.flush(true)
+}
+
+// probeLocal finds the files of the messages acts touch in a folder that
+// was not scanned (unchanged since the last sync, so each file still has
+// the flags of its pair), one lstat each; false if any is elsewhere.
+func probeLocal(w *work, groups ...[]Action) (map[string]maildir.Message, bool) {
+	base := make(map[string]string, len(w.pairs))
+	for _, p := range w.pairs {
+		if p.Key != "" {
+			base[p.Key] = p.Flags
+		}
+	}
+	msgs := map[string]maildir.Message{}
+	for _, acts := range groups {
+		for _, act := range acts {
+			flags, ok := base[act.Key]
+			if !ok {
+				return nil, false
+			}
+			m, found := w.local.Probe(act.Key, flags)
+			if !found {
+				return nil, false
+			}
+			msgs[act.Key] = m
+		}
+	}
+	return msgs, true
 }
 
 // journaled are the operations whose intent begin records; fetches journal
@@ -610,6 +642,8 @@ func (a *applier) fetch(acts []Action) error {
 		}
 		lf.DeferDirSync = true
 		a.w.local = lf
+		a.w.listing, err = lf.ReadListing()
+		a.w.listingOK = err == nil
 	}
 	for _, batch := range chunks(acts, fetchBatch) {
 		if err := a.fetchBatch(batch); err != nil {
@@ -854,6 +888,7 @@ func (a *applier) append(acts []Action) error {
 		}
 	}
 	if unlinked > 0 {
+		a.w.rescan = true
 		a.res.note("%s: server gave no APPENDUID for %d uploads: they are linked by content next run", a.w.name, unlinked)
 	}
 	return nil
@@ -876,6 +911,13 @@ func (a *applier) saveFolder(tx *state.Tx) error {
 	st.CurMTime, st.NewMTime = a.w.curM, a.w.newM
 	if recent(st.CurMTime, a.w.mtimeAt) || recent(st.NewMTime, a.w.mtimeAt) || a.w.createLocal {
 		st.CurMTime, st.NewMTime = 0, 0 // not trusted: look again next run
+	}
+	st.Listing = ""
+	if a.w.listingOK {
+		st.Listing = a.w.listing.Plus(a.w.local.Changes()).String()
+	}
+	if a.w.rescan {
+		st.CurMTime, st.NewMTime, st.Listing = 0, 0, ""
 	}
 	st.SyncedAt = nowUnix()
 	return tx.SaveFolder(&st)

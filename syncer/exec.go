@@ -34,6 +34,14 @@ type Options struct {
 	ForceDelete map[string]bool
 	Log         func(format string, args ...any) // progress lines (nil: silent)
 	Debug       io.Writer                        // protocol trace, credentials redacted (nil: none)
+	// Trace receives timing events (nil: none), for MDSYNC_TIMING.
+	Trace func(format string, args ...any)
+}
+
+func (o Options) tracef(format string, args ...any) {
+	if o.Trace != nil {
+		o.Trace(format, args...)
+	}
 }
 
 // Result counts what a run did.
@@ -100,14 +108,26 @@ type work struct {
 	conn       *imapconn.Conn // the connection gather used
 	curM, newM int64
 	mtimeAt    int64 // when curM and newM were read
-	plan       *FolderPlan
-	executed   bool // execute ran once already (this is a retry)
-	err        error
+	// listing is the local listing at the start (from the state when the
+	// mtimes are unchanged, else read or scanned), if known: saveFolder
+	// stores it plus what this run changed locally.
+	listing   maildir.Listing
+	listingOK bool
+	// relisted: the mtimes changed but the listing did not (only our own
+	// changes of the last run): store the new mtimes even if skipped.
+	relisted bool
+	// rescan: this run left local messages the state does not pair
+	// (uploads without APPENDUID): the next run must list the folder.
+	rescan   bool
+	plan     *FolderPlan
+	executed bool // execute ran once already (this is a retry)
+	err      error
 }
 
 // Run synchronises a channel.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{}
+	tr := o.tracef
 	logf := o.Log
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -117,6 +137,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	pool := &connPool{o: o, max: o.Account.MaxConnections}
 	defer pool.closeAll()
+	stFolders, err := o.DB.Folders(ctx, o.Name)
+	if err != nil {
+		return res, err
+	}
+	looks := startLooks(o, stFolders)
+	defer looks() // no look outlives the run
 	var ahead <-chan listResult
 	c0, err := pool.dial(ctx, func(c *imapclient.Client) { ahead = startList(c) })
 	if err != nil {
@@ -132,7 +158,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		return res, err
 	}
+	tr("dialed")
 	remote, err := listFolders(c0, ahead)
+	tr("listed")
 	if err != nil {
 		pool.put(c0, err)
 		return res, imapconn.Classify(err)
@@ -148,11 +176,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		pool.put(c0, nil)
 		return res, fmt.Errorf("list local folders: %w", err)
-	}
-	stFolders, err := o.DB.Folders(ctx, o.Name)
-	if err != nil {
-		pool.put(c0, nil)
-		return res, err
 	}
 	sides := map[string]*FolderSides{}
 	side := func(n string) *FolderSides {
@@ -217,13 +240,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// Phase 1: what changed on each side (folders in parallel); folders
 	// that changed on neither side are left out before any connection.
 	condstore := c0.Caps.Has(imap.CapCondStore)
+	lookd := looks()
+	local(works, func(w *work) error { return prepare(ctx, o, w, lookd, condstore, res) })
 	var changed []*work
 	for _, w := range works {
-		if w.err = prepare(ctx, o, w, condstore, res); w.err == nil && !w.skip {
+		if w.err == nil && !w.skip {
 			changed = append(changed, w)
 		}
 	}
+	if !o.DryRun {
+		if err := saveRelisted(ctx, o, works); err != nil {
+			return res, err
+		}
+	}
+	tr("prepared %d changed", len(changed))
 	local(changed, func(w *work) error { return gatherLocal(ctx, o, w, res) })
+	tr("gathered local")
 
 	// A folder that can take no part in a move between folders is planned
 	// and applied on its own, on the connection that gathered it, as soon
@@ -265,24 +297,36 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			direct = append(direct, w)
 		}
 	}
+	lx := newAside()
 	if !o.DryRun {
-		local(localDirect, func(w *work) error { return execute(ctx, nil, o, w, byName, res) })
+		for _, w := range localDirect {
+			lx.run(w, func() error { return execute(ctx, nil, o, w, byName, res) })
+		}
 	}
 	pool.each(ctx, direct, func(c *imapconn.Conn, w *work) error {
 		w.conn = c // a later retry or phase 3 prefers it: the folder is selected there
+		tr("  conn %p: %s", c, w.name)
 		if w.plan == nil {
 			if err := gather(ctx, c, o, w, res); err != nil {
 				return err
 			}
+			tr("  conn %p: %s gathered", c, w.name)
 			fp := PlanFolder(w.in, policy)
 			w.plan = &fp
 		}
 		if o.DryRun {
 			return nil
 		}
+		if !needsServer(w.plan) {
+			// local changes only: applied aside, the connection moves on
+			lx.run(w, func() error { return execute(ctx, nil, o, w, byName, res) })
+			return nil
+		}
 		return execute(ctx, c, o, w, byName, res)
 	})
+	lx.wait()
 
+	tr("direct done (%d local, %d conn)", len(localDirect), len(direct))
 	// Phases 1 to 3 for the folders a move may join: gather, plan
 	// together, apply.
 	var needConn []*work
@@ -309,6 +353,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for i, fp := range Plan(ins, policy) {
 		fp := fp
 		planned[i].plan = &fp
+		for _, act := range fp.Actions {
+			if dw := byName[act.DstFolder]; act.Op == OpMove && dw != nil {
+				// the moved messages' pairs in the destination are
+				// recorded by the source's transaction: until then its
+				// listing is not settled, and the next run must look
+				dw.rescan = true
+			}
+		}
 	}
 	for _, w := range works {
 		if w.plan != nil {
@@ -339,6 +391,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			logf("%s: %s: error: %v", o.Name, w.name, w.err)
 		}
 	}
+	tr("barrier done %d", len(barrier))
 	sort.Strings(res.Errors)
 	res.Folders = len(works)
 	return res, summarize(res)
@@ -572,6 +625,43 @@ func (p *connPool) take(c *imapconn.Conn) bool {
 	return false
 }
 
+// aside applies plans that need no connection in the background, a few at
+// a time, while the connections go on with other folders.
+type aside struct {
+	wg   sync.WaitGroup
+	sem  chan struct{}
+	mu   sync.Mutex
+	errs map[*work]error
+}
+
+func newAside() *aside { return &aside{sem: make(chan struct{}, 4), errs: map[*work]error{}} }
+
+func (a *aside) run(w *work, fn func() error) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.sem <- struct{}{}
+		err := fn()
+		<-a.sem
+		a.mu.Lock()
+		a.errs[w] = err
+		a.mu.Unlock()
+	}()
+}
+
+// wait waits for every plan run so far and records their errors.
+func (a *aside) wait() {
+	a.wg.Wait()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for w, err := range a.errs {
+		if err != nil {
+			w.err = err
+		}
+	}
+	a.errs = map[*work]error{}
+}
+
 // local runs fn over works that need no connection, a few at a time (their
 // cost is fsyncs, which overlap).
 func local(ws []*work, fn func(*work) error) {
@@ -601,7 +691,7 @@ func nowUnix() int64 { return time.Now().Unix() }
 // prepare tells from the state, the local directory mtimes and the
 // LIST-STATUS numbers alone whether a folder changed at all: an unchanged
 // folder is skipped without a connection, let alone a SELECT.
-func prepare(ctx context.Context, o Options, w *work, condstore bool, res *Result) error {
+func prepare(ctx context.Context, o Options, w *work, looks map[string]localLook, condstore bool, res *Result) error {
 	if w.st == nil {
 		if o.DryRun { // change nothing, not even the state
 			w.st = &state.Folder{Channel: o.Name, Name: w.name}
@@ -622,15 +712,17 @@ func prepare(ctx context.Context, o Options, w *work, condstore bool, res *Resul
 		w.journal = journal
 	}
 	w.in = FolderInput{Name: w.name}
-	if w.local.Exists() {
-		cm, nm, err := w.local.DirMTimes()
-		if err != nil {
-			return err
-		}
-		w.curM, w.newM, w.mtimeAt = cm, nm, time.Now().UnixNano()
-		if st.SyncedAt > 0 && cm == st.CurMTime && nm == st.NewMTime && cm != 0 {
-			w.in.LocalUnchanged = true
-		}
+	look, ok := looks[w.name]
+	if !ok || look.path != w.local.Path() {
+		look = lookLocal(w.local, st)
+	}
+	if look.err != nil {
+		return look.err
+	}
+	if look.exists {
+		w.curM, w.newM, w.mtimeAt = look.cm, look.nm, look.at
+		w.in.LocalUnchanged, w.relisted = look.unchanged, look.relisted
+		w.listing, w.listingOK = look.listing, look.listingOK
 	}
 	rs := w.rstat
 	if rs != nil && st.SyncedAt > 0 && rs.UIDValidity == st.UIDValidity && uint32(rs.UIDNext) == st.UIDNext &&
@@ -642,6 +734,120 @@ func prepare(ctx context.Context, o Options, w *work, condstore bool, res *Resul
 		res.add(func(r *Result) { r.Unchanged++ })
 	}
 	return nil
+}
+
+// localLook is how a folder's local side looks at the start of a run.
+type localLook struct {
+	path       string
+	exists     bool
+	cm, nm, at int64 // the mtimes of cur/ and new/, and when they were read
+	// unchanged: nothing changed since the last sync, by the mtimes or,
+	// when they moved, by the listing (relisted)
+	unchanged, relisted bool
+	listing             maildir.Listing
+	listingOK           bool
+	err                 error
+}
+
+// lookLocal tells whether a folder changed locally since the last sync:
+// unchanged mtimes say so at once; moved ones (maybe by our own renames
+// of the last run) are checked against the saved listing, read after them.
+func lookLocal(lf *maildir.Folder, st *state.Folder) localLook {
+	l := localLook{path: lf.Path()}
+	if !lf.Exists() {
+		return l
+	}
+	l.exists = true
+	cm, nm, err := lf.DirMTimes()
+	if err != nil {
+		l.err = err
+		return l
+	}
+	l.cm, l.nm, l.at = cm, nm, time.Now().UnixNano()
+	var saved maildir.Listing
+	savedOK := false
+	if st.Listing != "" {
+		saved, err = maildir.ParseListing(st.Listing)
+		savedOK = err == nil
+	}
+	switch {
+	case st.SyncedAt > 0 && cm == st.CurMTime && nm == st.NewMTime && cm != 0:
+		l.unchanged = true
+		l.listing, l.listingOK = saved, savedOK
+	case st.SyncedAt > 0 && savedOK:
+		ls, err := lf.ReadListing()
+		if err != nil {
+			l.err = err
+			return l
+		}
+		l.listing, l.listingOK = ls, true
+		if ls == saved {
+			l.unchanged = true
+			l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
+		}
+	}
+	return l
+}
+
+// startLooks looks at the local side of every synced folder in the
+// background (while the connection is set up and the folders listed); the
+// returned function waits for the results. The server's hierarchy
+// delimiter is not known yet: '/' is assumed, and prepare looks again at a
+// folder whose path turns out different.
+func startLooks(o Options, folders map[string]*state.Folder) func() map[string]localLook {
+	out := make(map[string]localLook, len(folders))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for name, st := range folders {
+		if st.SyncedAt == 0 || !MatchFolder(o.Channel.Folders, name, '/') {
+			continue
+		}
+		lf, err := o.Store.Folder(name, '/')
+		if err != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			l := lookLocal(lf, st)
+			<-sem
+			mu.Lock()
+			out[name] = l
+			mu.Unlock()
+		}()
+	}
+	return func() map[string]localLook {
+		wg.Wait()
+		return out
+	}
+}
+
+// saveRelisted stores, in one transaction, the new mtimes of the skipped
+// folders whose listing showed them unchanged, so that the next run trusts
+// the mtimes again instead of reading the names.
+func saveRelisted(ctx context.Context, o Options, works []*work) error {
+	var ws []*work
+	for _, w := range works {
+		if w.err == nil && w.skip && w.relisted {
+			ws = append(ws, w)
+		}
+	}
+	if len(ws) == 0 {
+		return nil
+	}
+	tx, err := o.DB.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, w := range ws {
+		if err := tx.SaveMTimes(w.st.ID, w.curM, w.newM); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // gather collects what changed on each side of a folder that prepare did
@@ -660,6 +866,8 @@ func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 			return err
 		}
 		w.local = lf
+		w.listing, err = lf.ReadListing()
+		w.listingOK = err == nil
 		res.add(func(r *Result) { r.Created++ })
 	}
 	if w.in.LocalUnchanged && !w.in.RemoteUnchanged && st.SyncedAt > 0 && !w.createLocal && !w.createRemote {
@@ -676,21 +884,28 @@ func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 	w.in.Pairs = pairs
 	res.add(func(r *Result) { r.PairsLoaded += len(pairs) })
 	if !w.in.LocalUnchanged {
-		w.msgs = map[string]maildir.Message{}
-		if w.local.Exists() {
-			msgs, warns, err := w.local.ScanNames()
-			if err != nil {
-				return fmt.Errorf("scan %s: %w", w.local.Path(), err)
-			}
-			for _, wn := range warns {
-				res.note("%s: %s", w.name, wn)
-			}
-			w.msgs = msgs
+		return scanLocal(w, res)
+	}
+	return nil
+}
+
+// scanLocal lists the local messages of a folder for the plan.
+func scanLocal(w *work, res *Result) error {
+	w.msgs = map[string]maildir.Message{}
+	if w.local.Exists() {
+		msgs, l, warns, err := w.local.ScanListing()
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", w.local.Path(), err)
 		}
-		w.in.Local = make(map[string]Local, len(w.msgs))
-		for k, m := range w.msgs {
-			w.in.Local[k] = Local{Key: k, Flags: m.Flags}
+		w.listing, w.listingOK = l, true
+		for _, wn := range warns {
+			res.note("%s: %s", w.name, wn)
 		}
+		w.msgs = msgs
+	}
+	w.in.Local = make(map[string]Local, len(w.msgs))
+	for k, m := range w.msgs {
+		w.in.Local[k] = Local{Key: k, Flags: m.Flags}
 	}
 	return nil
 }
@@ -774,6 +989,14 @@ func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool, res *Res
 	in := &w.in
 	if st.UIDValidity != 0 && sel.UIDValidity != st.UIDValidity {
 		in.UIDValidityChanged = true
+		if in.LocalUnchanged {
+			// every message is re-matched by content: the local side is
+			// needed whole
+			in.LocalUnchanged = false
+			if err := scanLocal(w, res); err != nil {
+				return err
+			}
+		}
 	}
 	incremental := condstore && sel.HighestModSeq != 0 && st.HighestModSeq != 0 && !in.UIDValidityChanged && st.SyncedAt > 0
 	var changed *flagListing

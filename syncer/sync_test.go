@@ -604,4 +604,26 @@ func TestServerOnlyChanges(t *testing.T) {
 	if snap := e.converged(t); len(snap["INBOX"]) != 10 {
 		t.Fatalf("INBOX holds %d messages, want 10", len(snap["INBOX"]))
 	}
+	// That run renamed and deleted local files, so the mtimes moved; the
+	// listing it saved shows that nothing else changed: again only the
+	// pair of the changed message is read.
+	e.d.SetFlags(t, user, "INBOX", uids[4], imap.StoreFlagsAdd, imap.FlagFlagged)
+	res = e.mustRun(t)
+	if res.FlagsLocal != 1 || res.PairsLoaded != 1 {
+		t.Errorf("after our own renames: %+v, loaded %d pairs, want 1", res, res.PairsLoaded)
+	}
+	// A mail reader's rename right after that run (same mtime tick, as
+	// far as we know) is seen and pushed.
+	files, _ := filepath.Glob(filepath.Join(e.root, "INBOX", "new", "*"))
+	if len(files) == 0 {
+		t.Fatal("no unread message in INBOX/new")
+	}
+	if err := os.Rename(files[0], filepath.Join(e.root, "INBOX", "cur", filepath.Base(files[0])+":2,S")); err != nil {
+		t.Fatal(err)
+	}
+	res = e.mustRun(t)
+	if res.FlagsServer != 1 {
+		t.Errorf("a local rename after our run: %+v", res)
+	}
+	e.converged(t)
 }

@@ -72,6 +72,13 @@ type env struct {
 	quiet          bool
 	verbose        int
 	dryRun         bool
+	trace          func(format string, args ...any) // MDSYNC_TIMING (nil: off)
+}
+
+func (e *env) tracef(format string, args ...any) {
+	if e.trace != nil {
+		e.trace(format, args...)
+	}
 }
 
 func (e *env) infof(format string, args ...any) {
@@ -96,9 +103,11 @@ func init() {
 }
 
 // Main runs the CLI and returns the process exit code. With
-// MDSYNC_CPUPROFILE=FILE set it writes a CPU profile of the run there (for
-// the benchmarks' notes).
+// MDSYNC_CPUPROFILE=FILE set it writes a CPU profile of the run there, and
+// with MDSYNC_TIMING=1 it prints a timeline of the sync's phases on stderr
+// (for the benchmarks' notes).
 func Main(args []string, stdout, stderr io.Writer) int {
+	start := time.Now()
 	if p := os.Getenv("MDSYNC_CPUPROFILE"); p != "" {
 		if f, err := os.Create(p); err == nil {
 			if pprof.StartCPUProfile(f) == nil {
@@ -109,6 +118,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e := &env{stdout: stdout, stderr: stderr}
+	if os.Getenv("MDSYNC_TIMING") != "" {
+		var mu sync.Mutex
+		e.trace = func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(stderr, "%8.2fms %s\n", float64(time.Since(start).Microseconds())/1000, fmt.Sprintf(format, args...))
+		}
+	}
 	common := func() []cli.Flag {
 		return []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (default $MDSYNC_CONFIG or $XDG_CONFIG_HOME/mdsync/config.toml)", EnvVars: []string{"MDSYNC_CONFIG"}},
@@ -261,6 +278,7 @@ func classify(err error) (temp bool) {
 }
 
 func runSync(ctx context.Context, e *env, c *cli.Context) error {
+	e.tracef("start")
 	cfg, err := loadConfig(e, c)
 	if err != nil {
 		return err
@@ -277,11 +295,13 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 		return exitf(ExitFailed, "%v", err)
 	}
 	defer lk.Release()
+	e.tracef("locked")
 	db, err := state.Open(ctx, cfg.StateDir)
 	if err != nil {
 		return exitf(ExitFailed, "%v", err)
 	}
 	defer db.Close()
+	e.tracef("state open")
 	force := map[string]bool{}
 	for _, f := range c.StringSlice("force-delete") {
 		force[f] = true
@@ -429,7 +449,7 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 	e.verbosef("channel %s: syncing %s@%s with %s", name, acct.User, acct.Addr(), store.Root())
 	res, err := syncer.Run(ctx, syncer.Options{
 		Name: name, Channel: ch, Account: acct, Password: pw, Store: store, DB: db,
-		DryRun: e.dryRun, ForceDelete: force, Debug: debugW,
+		DryRun: e.dryRun, ForceDelete: force, Debug: debugW, Trace: e.trace,
 		Log: func(format string, args ...any) { e.verbosef(format, args...) },
 	})
 	if res != nil {
