@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -236,7 +237,7 @@ type Pair struct {
 
 // Pairs loads every pair of a folder.
 func (d *DB) Pairs(ctx context.Context, folderID int64) ([]Pair, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT uid, key, flags, size, fingerprint, message_id FROM pair WHERE folder_id = ? ORDER BY uid, key`, folderID)
+	rows, err := d.db.QueryContext(ctx, `SELECT uid, key, flags, size, fingerprint, message_id FROM pair WHERE folder_id = ?`, folderID)
 	if err != nil {
 		return nil, fmt.Errorf("load pairs: %w", err)
 	}
@@ -249,6 +250,13 @@ func (d *DB) Pairs(ctx context.Context, folderID int64) ([]Pair, error) {
 		}
 		out = append(out, p)
 	}
+	// ordered by UID then key (cheaper here than in SQLite)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].UID != out[j].UID {
+			return out[i].UID < out[j].UID
+		}
+		return out[i].Key < out[j].Key
+	})
 	return out, rows.Err()
 }
 
@@ -453,12 +461,33 @@ func (t *Tx) AddJournal(e *Entry) error {
 	return err
 }
 
-// DoneJournal removes a finished (or forgotten) entry.
-func (t *Tx) DoneJournal(id int64) error {
-	if _, err := t.exec(`DELETE FROM journal WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("journal done %d: %w", id, err)
+// DoneJournal removes finished (or forgotten) entries. Runs of consecutive
+// ids (a batch journals its entries together) take one statement each.
+func (t *Tx) DoneJournal(ids ...int64) error {
+	sorted := append([]int64(nil), ids...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	for i := 0; i < len(sorted); {
+		j := i
+		for j+1 < len(sorted) && sorted[j+1] <= sorted[j]+1 {
+			j++
+		}
+		if _, err := t.exec(`DELETE FROM journal WHERE id BETWEEN ? AND ?`, sorted[i], sorted[j]); err != nil {
+			return fmt.Errorf("journal done %d..%d: %w", sorted[i], sorted[j], err)
+		}
+		i = j + 1
 	}
 	return nil
+}
+
+// SetPairFlags updates the flags of the pair (uid, key) in place; false
+// if there is no such pair (then PutPair).
+func (t *Tx) SetPairFlags(folderID int64, uid uint32, key, flags string) (bool, error) {
+	r, err := t.exec(`UPDATE pair SET flags = ? WHERE folder_id = ? AND uid = ? AND uid > 0 AND key = ?`, flags, folderID, uid, key)
+	if err != nil {
+		return false, fmt.Errorf("set pair flags uid %d: %w", uid, err)
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
 }
 
 // Journal returns the pending entries of a folder (all folders when

@@ -37,12 +37,141 @@ type applier struct {
 	doneIDs []int64
 	// storeCmds are flag changes already sent, awaited by store.
 	storeCmds []*imapclient.FetchCommand
+	// lateSync: the caller fsyncs the folder's directories after the
+	// steps, before it records their outcomes (executeLocal).
+	lateSync bool
+}
+
+// syncDirs makes the renames and deletions so far durable, unless the
+// caller does it later for several folders at once.
+func (a *applier) syncDirs() error {
+	if a.lateSync {
+		return nil
+	}
+	return a.w.local.SyncDirs()
 }
 
 // execute applies a folder's plan.
 func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName map[string]*work, res *Result) error {
+	a, groups, err := newApplier(ctx, c, o, w, byName, res)
+	if err != nil {
+		return err
+	}
+	// One transaction for what needs no side effect and for the intent of
+	// everything else; then the side effects; then one transaction for
+	// their outcomes and the folder's numbers.
+	if err := a.begin(groups); err != nil {
+		return err
+	}
+	if err := a.steps(groups); err != nil {
+		if ferr := a.flush(false); ferr != nil { // keep what was done
+			return errors.Join(err, ferr)
+		}
+		return err
+	}
+	defer o.tracef("    %s applied", w.name)
+	return a.flush(true)
+}
+
+// executeLocal applies the plans of several folders that need no server
+// (local renames and deletions): like execute, but with one transaction
+// for all their intents and one for all their outcomes.
+func executeLocal(ctx context.Context, o Options, ws []*work, byName map[string]*work, res *Result) {
+	type item struct {
+		a      *applier
+		groups map[Op][]Action
+		err    error
+	}
+	var items []*item
+	for _, w := range ws {
+		a, groups, err := newApplier(ctx, nil, o, w, byName, res)
+		if err != nil {
+			w.err = err
+			continue
+		}
+		a.lateSync = true
+		items = append(items, &item{a: a, groups: groups})
+	}
+	if len(items) == 0 {
+		return
+	}
+	o.tracef("  local batch: %d prepared", len(items))
+	linked := make([]int, len(items))
+	err := items[0].a.tx(func(tx *state.Tx) error {
+		for i, it := range items {
+			var err error
+			if linked[i], err = it.a.beginIn(tx, it.groups); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, it := range items {
+			it.a.w.err = err
+		}
+		return
+	}
+	for i, it := range items {
+		it.a.linked(linked[i])
+	}
+	o.tracef("  local batch: intents committed")
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, it := range items {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			it.err = it.a.steps(it.groups)
+		}()
+	}
+	wg.Wait()
+	// The directory fsyncs after all the renames: the first commits the
+	// file system's journal for all of them, the others find little left.
+	for _, it := range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := it.a.w.local.SyncDirs(); err != nil {
+				// not durable: record none of its outcomes (the journal
+				// keeps the intents for the next run)
+				it.a.pending, it.a.doneIDs = nil, nil
+				if it.err == nil {
+					it.err = err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	o.tracef("  local batch: applied")
+	defer o.tracef("  local batch: outcomes committed")
+	err = items[0].a.tx(func(tx *state.Tx) error {
+		for _, it := range items {
+			if err := it.a.flushIn(tx, it.err == nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, it := range items {
+		it.a.pending, it.a.doneIDs = nil, nil
+		switch {
+		case it.err != nil:
+			it.a.w.err = it.err
+		case err != nil:
+			it.a.w.err = err
+		}
+	}
+}
+
+// newApplier sorts a folder's plan into groups of actions, selects the
+// folder when the plan needs the server, and finds the local files the
+// plan renames or deletes.
+func newApplier(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName map[string]*work, res *Result) (*applier, map[Op][]Action, error) {
 	if w.plan.Blocked != "" {
-		return fmt.Errorf("%w: %s", ErrBlocked, w.plan.Blocked)
+		return nil, nil, fmt.Errorf("%w: %s", ErrBlocked, w.plan.Blocked)
 	}
 	a := &applier{ctx: ctx, c: c, o: o, w: w, byName: byName, res: res}
 	groups := map[Op][]Action{}
@@ -55,7 +184,7 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 		// twice.
 		pairs, err := o.DB.Pairs(ctx, w.st.ID)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		paired, pairedKey = map[uint32]bool{}, map[string]bool{}
 		for _, p := range pairs {
@@ -74,8 +203,11 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 		}
 	}
 	if needServer {
+		if c == nil {
+			return nil, nil, fmt.Errorf("%s: the plan needs the server but no connection was given", w.name)
+		}
 		if err := a.selectRW(); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	if (len(groups[OpDeleteLocal]) > 0 || len(groups[OpSetLocalFlags]) > 0) && w.msgs == nil {
@@ -84,18 +216,17 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 		} else {
 			msgs, _, err := w.local.ScanNames()
 			if err != nil {
-				return fmt.Errorf("scan %s: %w", w.local.Path(), err)
+				return nil, nil, fmt.Errorf("scan %s: %w", w.local.Path(), err)
 			}
 			w.msgs = msgs
 		}
 	}
 	w.local.DeferDirSync = true
-	// One transaction for what needs no side effect and for the intent of
-	// everything else; then the side effects; then one transaction for
-	// their outcomes and the folder's numbers.
-	if err := a.begin(groups); err != nil {
-		return err
-	}
+	return a, groups, nil
+}
+
+// steps applies the side effects, in an order that never loses a message.
+func (a *applier) steps(groups map[Op][]Action) error {
 	if len(groups[OpStoreFlags]) > 0 && (len(groups[OpExpunge]) > 0 || len(groups[OpMove]) > 0) {
 		// the flag changes share the round trip of the expunges and moves
 		a.storeCmds = a.sendStores(groups[OpStoreFlags])
@@ -107,14 +238,10 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 			continue
 		}
 		if err := step(groups[ops[i]]); err != nil {
-			if ferr := a.flush(false); ferr != nil { // keep what was done
-				return errors.Join(err, ferr)
-			}
 			return err
 		}
 	}
-	defer o.tracef("    %s applied", w.name)
-	return a.flush(true)
+	return nil
 }
 
 // probeLocal finds the files of the messages acts touch in a folder that
@@ -151,31 +278,44 @@ var journaled = []Op{OpDeleteLocal, OpExpunge, OpMove, OpStoreFlags, OpSetLocalF
 // begin commits, in one transaction, the state-only actions and the intent
 // of every side effect to come.
 func (a *applier) begin(groups map[Op][]Action) error {
-	a.ids = map[Op][]int64{}
 	n := 0
 	err := a.tx(func(tx *state.Tx) error {
 		var err error
-		if n, err = a.stateOnly(tx, a.w.plan.Actions); err != nil {
-			return err
-		}
-		for _, op := range journaled {
-			for _, act := range groups[op] {
-				e := &state.Entry{FolderID: a.w.st.ID, Op: string(op), UID: act.UID, Key: act.Key}
-				if op == OpMove {
-					e.Arg = act.DstFolder + "\x00" + act.DstKey
-				}
-				if err := tx.AddJournal(e); err != nil {
-					return err
-				}
-				a.ids[op] = append(a.ids[op], e.ID)
-			}
-		}
-		return nil
+		n, err = a.beginIn(tx, groups)
+		return err
 	})
-	if err == nil && n > 0 {
-		a.res.add(func(r *Result) { r.Linked += n })
+	if err == nil {
+		a.linked(n)
 	}
 	return err
+}
+
+func (a *applier) linked(n int) {
+	if n > 0 {
+		a.res.add(func(r *Result) { r.Linked += n })
+	}
+}
+
+// beginIn is begin's work inside tx; it returns how many messages it linked.
+func (a *applier) beginIn(tx *state.Tx, groups map[Op][]Action) (int, error) {
+	a.ids = map[Op][]int64{}
+	n, err := a.stateOnly(tx, a.w.plan.Actions)
+	if err != nil {
+		return 0, err
+	}
+	for _, op := range journaled {
+		for _, act := range groups[op] {
+			e := &state.Entry{FolderID: a.w.st.ID, Op: string(op), UID: act.UID, Key: act.Key}
+			if op == OpMove {
+				e.Arg = act.DstFolder + "\x00" + act.DstKey
+			}
+			if err := tx.AddJournal(e); err != nil {
+				return 0, err
+			}
+			a.ids[op] = append(a.ids[op], e.ID)
+		}
+	}
+	return n, nil
 }
 
 // record queues an outcome, and the journal entries it completes, for the
@@ -191,22 +331,25 @@ func (a *applier) flush(final bool) error {
 	if len(a.pending) == 0 && len(a.doneIDs) == 0 && !final {
 		return nil
 	}
-	err := a.tx(func(tx *state.Tx) error {
-		for _, fn := range a.pending {
-			if err := fn(tx); err != nil {
-				return err
-			}
-		}
-		if err := done(tx, a.doneIDs); err != nil {
-			return err
-		}
-		if final {
-			return a.saveFolder(tx)
-		}
-		return nil
-	})
+	err := a.tx(func(tx *state.Tx) error { return a.flushIn(tx, final) })
 	a.pending, a.doneIDs = nil, nil
 	return err
+}
+
+// flushIn is flush's work inside tx.
+func (a *applier) flushIn(tx *state.Tx, final bool) error {
+	for _, fn := range a.pending {
+		if err := fn(tx); err != nil {
+			return err
+		}
+	}
+	if err := done(tx, a.doneIDs); err != nil {
+		return err
+	}
+	if final {
+		return a.saveFolder(tx)
+	}
+	return nil
 }
 
 func (a *applier) selectRW() error {
@@ -262,13 +405,17 @@ func (a *applier) journal(op string, acts []Action, arg func(Action) string) ([]
 	return ids, err
 }
 
-func done(tx *state.Tx, ids []int64) error {
-	for _, id := range ids {
-		if err := tx.DoneJournal(id); err != nil {
+func done(tx *state.Tx, ids []int64) error { return tx.DoneJournal(ids...) }
+
+// setPairFlags records new synced flags of a pair: in place when the pair
+// is there as planned, else in full.
+func (a *applier) setPairFlags(tx *state.Tx, act Action) error {
+	if act.UID > 0 && act.Key != "" {
+		if ok, err := tx.SetPairFlags(a.w.st.ID, act.UID, act.Key, act.Flags); ok || err != nil {
 			return err
 		}
 	}
-	return nil
+	return tx.PutPair(a.w.st.ID, a.pairMeta(act.UID, act.Key, act.Flags))
 }
 
 func (a *applier) pairMeta(uid uint32, key, flags string) state.Pair {
@@ -370,7 +517,7 @@ func (a *applier) deleteLocal(acts []Action) error {
 		}
 		failpoint.Hit("delete.after-unlink")
 	}
-	if err := a.w.local.SyncDirs(); err != nil {
+	if err := a.syncDirs(); err != nil {
 		return err
 	}
 	a.record(a.ids[OpDeleteLocal], func(tx *state.Tx) error {
@@ -560,7 +707,7 @@ func (a *applier) store(acts []Action) error {
 			if act.Key == "" {
 				continue
 			}
-			if err := tx.PutPair(a.w.st.ID, a.pairMeta(act.UID, act.Key, act.Flags)); err != nil {
+			if err := a.setPairFlags(tx, act); err != nil {
 				return err
 			}
 		}
@@ -609,12 +756,12 @@ func (a *applier) setLocalFlags(acts []Action) error {
 		a.w.msgs[act.Key] = nm
 		failpoint.Hit("setflags.after-rename")
 	}
-	if err := a.w.local.SyncDirs(); err != nil {
+	if err := a.syncDirs(); err != nil {
 		return err
 	}
 	a.record(a.ids[OpSetLocalFlags], func(tx *state.Tx) error {
 		for _, act := range acts {
-			if err := tx.PutPair(a.w.st.ID, a.pairMeta(act.UID, act.Key, act.Flags)); err != nil {
+			if err := a.setPairFlags(tx, act); err != nil {
 				return err
 			}
 		}

@@ -63,6 +63,9 @@ type Result struct {
 	// PairsLoaded counts the pairs read from the state: a run where only
 	// the server changed reads just those of the changed messages.
 	PairsLoaded int `json:"-"`
+	// Pipelined counts the folders whose server side was gathered in a
+	// pipeline (gatherAhead).
+	Pipelined int `json:"-"`
 
 	Plans     []FolderPlan `json:"-"`
 	FolderOps []Action     `json:"-"`
@@ -116,6 +119,8 @@ type work struct {
 	// relisted: the mtimes changed but the listing did not (only our own
 	// changes of the last run): store the new mtimes even if skipped.
 	relisted bool
+	gathered bool      // gatherAhead gathered the server side
+	ahead    localLook // the local look, with a changed folder's messages and pairs
 	// rescan: this run left local messages the state does not pair
 	// (uploads without APPENDUID): the next run must list the folder.
 	rescan   bool
@@ -141,7 +146,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	looks := startLooks(o, stFolders)
+	looks := startLooks(ctx, o, stFolders)
 	defer looks() // no look outlives the run
 	var ahead <-chan listResult
 	c0, err := pool.dial(ctx, func(c *imapclient.Client) { ahead = startList(c) })
@@ -298,12 +303,33 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	lx := newAside()
-	if !o.DryRun {
-		for _, w := range localDirect {
-			lx.run(w, func() error { return execute(ctx, nil, o, w, byName, res) })
+	// The server side of every folder that needs only a SELECT and a FETCH
+	// CHANGEDSINCE is gathered first, pipelined on one connection; those
+	// whose plan then needs no server are applied aside at once.
+	var pipelined []*work
+	for _, w := range changed {
+		if w.err == nil && w.plan == nil && pipelinable(w, condstore) {
+			pipelined = append(pipelined, w)
 		}
 	}
-	pool.each(ctx, direct, func(c *imapconn.Conn, w *work) error {
+	gatherAhead(ctx, pool, o, pipelined, res)
+	tr("gathered ahead %d", len(pipelined))
+	var rest []*work
+	for _, w := range direct {
+		if w.gathered && w.plan == nil {
+			fp := PlanFolder(w.in, policy)
+			w.plan = &fp
+			if !needsServer(w.plan) {
+				localDirect = append(localDirect, w)
+				continue
+			}
+		}
+		rest = append(rest, w)
+	}
+	if !o.DryRun && len(localDirect) > 0 {
+		lx.runAll(func() { executeLocal(ctx, o, localDirect, byName, res) })
+	}
+	pool.each(ctx, rest, func(c *imapconn.Conn, w *work) error {
 		w.conn = c // a later retry or phase 3 prefers it: the folder is selected there
 		tr("  conn %p: %s", c, w.name)
 		if w.plan == nil {
@@ -331,9 +357,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// together, apply.
 	var needConn []*work
 	for _, w := range barrier {
-		if !w.in.RemoteUnchanged || w.createRemote {
+		switch {
+		case w.gathered:
+		case !w.in.RemoteUnchanged || w.createRemote:
 			needConn = append(needConn, w)
-		} else {
+		default:
 			w.err = gather(ctx, nil, o, w, res)
 		}
 	}
@@ -649,6 +677,15 @@ func (a *aside) run(w *work, fn func() error) {
 	}()
 }
 
+// runAll runs fn, which records its folders' errors itself.
+func (a *aside) runAll(fn func()) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		fn()
+	}()
+}
+
 // wait waits for every plan run so far and records their errors.
 func (a *aside) wait() {
 	a.wg.Wait()
@@ -714,7 +751,7 @@ func prepare(ctx context.Context, o Options, w *work, looks map[string]localLook
 	w.in = FolderInput{Name: w.name}
 	look, ok := looks[w.name]
 	if !ok || look.path != w.local.Path() {
-		look = lookLocal(w.local, st)
+		look = lookLocal(ctx, nil, w.local, st)
 	}
 	if look.err != nil {
 		return look.err
@@ -723,6 +760,7 @@ func prepare(ctx context.Context, o Options, w *work, looks map[string]localLook
 		w.curM, w.newM, w.mtimeAt = look.cm, look.nm, look.at
 		w.in.LocalUnchanged, w.relisted = look.unchanged, look.relisted
 		w.listing, w.listingOK = look.listing, look.listingOK
+		w.ahead = look
 	}
 	rs := w.rstat
 	if rs != nil && st.SyncedAt > 0 && rs.UIDValidity == st.UIDValidity && uint32(rs.UIDNext) == st.UIDNext &&
@@ -746,13 +784,19 @@ type localLook struct {
 	unchanged, relisted bool
 	listing             maildir.Listing
 	listingOK           bool
-	err                 error
+	// a changed folder's messages and pairs, read ahead
+	msgs  map[string]maildir.Message
+	warns []string
+	pairs []state.Pair
+	err   error
 }
 
 // lookLocal tells whether a folder changed locally since the last sync:
 // unchanged mtimes say so at once; moved ones (maybe by our own renames
 // of the last run) are checked against the saved listing, read after them.
-func lookLocal(lf *maildir.Folder, st *state.Folder) localLook {
+// With db, a folder that changed is also scanned and its pairs loaded, for
+// the plan (a look in the background, while the server is slow to answer).
+func lookLocal(ctx context.Context, db *state.DB, lf *maildir.Folder, st *state.Folder) localLook {
 	l := localLook{path: lf.Path()}
 	if !lf.Exists() {
 		return l
@@ -774,7 +818,7 @@ func lookLocal(lf *maildir.Folder, st *state.Folder) localLook {
 	case st.SyncedAt > 0 && cm == st.CurMTime && nm == st.NewMTime && cm != 0:
 		l.unchanged = true
 		l.listing, l.listingOK = saved, savedOK
-	case st.SyncedAt > 0 && savedOK:
+	case st.SyncedAt > 0 && savedOK && db == nil:
 		ls, err := lf.ReadListing()
 		if err != nil {
 			l.err = err
@@ -785,6 +829,24 @@ func lookLocal(lf *maildir.Folder, st *state.Folder) localLook {
 			l.unchanged = true
 			l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
 		}
+	case st.SyncedAt > 0 && db != nil:
+		msgs, ls, warns, err := lf.ScanListing()
+		if err != nil {
+			l.err = fmt.Errorf("scan %s: %w", lf.Path(), err)
+			return l
+		}
+		l.listing, l.listingOK = ls, true
+		if savedOK && ls == saved {
+			l.unchanged = true
+			l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
+			break
+		}
+		pairs, err := db.Pairs(ctx, st.ID)
+		if err != nil {
+			l.err = err
+			return l
+		}
+		l.msgs, l.warns, l.pairs = msgs, warns, pairs
 	}
 	return l
 }
@@ -794,7 +856,7 @@ func lookLocal(lf *maildir.Folder, st *state.Folder) localLook {
 // returned function waits for the results. The server's hierarchy
 // delimiter is not known yet: '/' is assumed, and prepare looks again at a
 // folder whose path turns out different.
-func startLooks(o Options, folders map[string]*state.Folder) func() map[string]localLook {
+func startLooks(ctx context.Context, o Options, folders map[string]*state.Folder) func() map[string]localLook {
 	out := make(map[string]localLook, len(folders))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -811,7 +873,7 @@ func startLooks(o Options, folders map[string]*state.Folder) func() map[string]l
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
-			l := lookLocal(lf, st)
+			l := lookLocal(ctx, o.DB, lf, st)
 			<-sem
 			mu.Lock()
 			out[name] = l
@@ -822,6 +884,57 @@ func startLooks(o Options, folders map[string]*state.Folder) func() map[string]l
 		wg.Wait()
 		return out
 	}
+}
+
+// pipelineDepth is how many folders' SELECT and FETCH gatherAhead keeps
+// in flight on its connection.
+const pipelineDepth = 16
+
+// pipelinable tells whether a folder's server side can be gathered in a
+// pipeline: it needs SELECT and FETCH CHANGEDSINCE, and usually no more.
+func pipelinable(w *work, condstore bool) bool {
+	return condstore && !w.createRemote && !w.in.RemoteUnchanged && w.st.HighestModSeq != 0 && w.st.SyncedAt > 0
+}
+
+// gatherAhead gathers the server side of folders on one connection with
+// their commands pipelined, pipelineDepth folders ahead: one round trip
+// for all where one per folder would do. A folder that needs more while
+// selected (expunges to find, messages to match by content, a UIDVALIDITY
+// change), or whose commands failed, is left ungathered for gather; the
+// last one stays selected on the connection.
+func gatherAhead(ctx context.Context, pool *connPool, o Options, ws []*work, res *Result) {
+	if len(ws) < 2 {
+		return // nothing to overlap
+	}
+	c, err := pool.get(ctx)
+	if err != nil {
+		return // gather dials again and reports it
+	}
+	asks := make([]remoteAsk, len(ws))
+	sent := 0
+	var broken error
+	for i, w := range ws {
+		for ; sent < len(ws) && sent <= i+pipelineDepth; sent++ {
+			asks[sent] = askRemote(c, o, ws[sent], true)
+		}
+		last := i == len(ws)-1
+		err := finishRemote(c, o, w, asks[i], true, last, res)
+		if err == nil {
+			err = matchContent(c, o, w, last)
+		}
+		switch {
+		case err == nil:
+			w.gathered = true
+			res.add(func(r *Result) { r.Pipelined++ })
+			if last {
+				w.conn = c
+			}
+		case errors.Is(err, errRedo):
+		case isConnError(err) && broken == nil:
+			broken = err
+		}
+	}
+	pool.put(c, broken)
 }
 
 // saveRelisted stores, in one transaction, the new mtimes of the skipped
@@ -859,6 +972,7 @@ func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 			return fmt.Errorf("recover: %w", err)
 		}
 		w.journal = nil
+		w.ahead.pairs = nil // recovery changed them
 	}
 	if w.createLocal && !o.DryRun {
 		lf, err := o.Store.CreateFolder(w.name, w.delim)
@@ -876,14 +990,21 @@ func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 		w.lazyPairs = true
 		return nil
 	}
-	pairs, err := o.DB.Pairs(ctx, st.ID)
-	if err != nil {
-		return err
+	pairs := w.ahead.pairs
+	if pairs == nil || w.createLocal {
+		var err error
+		if pairs, err = o.DB.Pairs(ctx, st.ID); err != nil {
+			return err
+		}
 	}
 	w.pairs = pairs
 	w.in.Pairs = pairs
 	res.add(func(r *Result) { r.PairsLoaded += len(pairs) })
 	if !w.in.LocalUnchanged {
+		if w.ahead.msgs != nil && !w.createLocal {
+			setLocal(w, w.ahead.msgs, w.ahead.warns, res) // scanned by the look
+			return nil
+		}
 		return scanLocal(w, res)
 	}
 	return nil
@@ -891,23 +1012,30 @@ func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 
 // scanLocal lists the local messages of a folder for the plan.
 func scanLocal(w *work, res *Result) error {
-	w.msgs = map[string]maildir.Message{}
+	msgs := map[string]maildir.Message{}
+	var warns []string
 	if w.local.Exists() {
-		msgs, l, warns, err := w.local.ScanListing()
-		if err != nil {
+		var l maildir.Listing
+		var err error
+		if msgs, l, warns, err = w.local.ScanListing(); err != nil {
 			return fmt.Errorf("scan %s: %w", w.local.Path(), err)
 		}
 		w.listing, w.listingOK = l, true
-		for _, wn := range warns {
-			res.note("%s: %s", w.name, wn)
-		}
-		w.msgs = msgs
 	}
-	w.in.Local = make(map[string]Local, len(w.msgs))
-	for k, m := range w.msgs {
+	setLocal(w, msgs, warns, res)
+	return nil
+}
+
+// setLocal makes a scan's messages the local side of the plan.
+func setLocal(w *work, msgs map[string]maildir.Message, warns []string, res *Result) {
+	for _, wn := range warns {
+		res.note("%s: %s", w.name, wn)
+	}
+	w.msgs = msgs
+	w.in.Local = make(map[string]Local, len(msgs))
+	for k, m := range msgs {
 		w.in.Local[k] = Local{Key: k, Flags: m.Flags}
 	}
-	return nil
 }
 
 // moveRoles tells whether a folder can take part in a local move between
@@ -953,19 +1081,42 @@ func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Resu
 			return err
 		}
 	}
-	return matchContent(c, o, w)
+	return matchContent(c, o, w, true)
 }
 
 func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool, res *Result) error {
+	return finishRemote(c, o, w, askRemote(c, o, w, condstore), condstore, true, res)
+}
+
+// remoteAsk is a folder's SELECT and flag FETCH, sent without waiting.
+type remoteAsk struct {
+	sel   *imapclient.SelectCommand
+	ahead *imapclient.FetchCommand
+}
+
+// askRemote sends SELECT and, in the same round trip, the flag changes
+// since the last sync (they count only if UIDVALIDITY is unchanged).
+func askRemote(c *imapconn.Conn, o Options, w *work, condstore bool) remoteAsk {
 	st := w.st
 	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
-	selCmd := c.Select(w.name, &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore})
-	// The flag changes since the last sync are asked for in the same round
-	// trip as the SELECT; they count only if UIDVALIDITY is unchanged.
-	var ahead *imapclient.FetchCommand
+	a := remoteAsk{sel: c.Select(w.name, &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore})}
 	if condstore && st.HighestModSeq != 0 && st.SyncedAt > 0 {
-		ahead = sendFetchFlags(c, all, st.HighestModSeq, false)
+		a.ahead = sendFetchFlags(c, all, st.HighestModSeq, false)
 	}
+	return a
+}
+
+// errRedo: a folder gathered in a pipeline needs more commands while it is
+// selected, and the connection has moved on to other folders.
+var errRedo = errors.New("the folder needs a connection of its own")
+
+// finishRemote reads what askRemote asked. selected is false when other
+// folders' SELECTs were sent after it: a folder that needs more (a full
+// listing, a search for expunged messages) then fails with errRedo.
+func finishRemote(c *imapconn.Conn, o Options, w *work, ask remoteAsk, condstore, selected bool, res *Result) error {
+	st := w.st
+	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
+	selCmd, ahead := ask.sel, ask.ahead
 	sel, err := selCmd.Wait()
 	if err != nil {
 		if ahead != nil {
@@ -1012,6 +1163,9 @@ func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool, res *Res
 		return loadAll()
 	}
 	if !incremental {
+		if !selected {
+			return errRedo
+		}
 		if err := loadAll(); err != nil {
 			return err
 		}
@@ -1084,6 +1238,9 @@ func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool, res *Res
 		}
 		return nil
 	}
+	if !selected {
+		return errRedo
+	}
 	uids, err := searchAll(c)
 	if err != nil {
 		return fmt.Errorf("%q: %w", w.name, err)
@@ -1100,7 +1257,7 @@ func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool, res *Res
 // matchContent links messages new on both sides that are the same message
 // (Message-ID and size), so that a lost state, a crash between an upload and
 // its record, a move, or a UIDVALIDITY change never make duplicates.
-func matchContent(c *imapconn.Conn, o Options, w *work) error {
+func matchContent(c *imapconn.Conn, o Options, w *work, selected bool) error {
 	in := &w.in
 	if in.LocalUnchanged || in.Local == nil {
 		return nil
@@ -1144,6 +1301,9 @@ func matchContent(c *imapconn.Conn, o Options, w *work) error {
 	}
 	if len(ur) == 0 {
 		return nil
+	}
+	if !selected {
+		return errRedo
 	}
 	sort.Slice(ur, func(i, j int) bool { return ur[i] < ur[j] })
 	meta, err := fetchMeta(c, ur)

@@ -627,3 +627,61 @@ func TestServerOnlyChanges(t *testing.T) {
 	}
 	e.converged(t)
 }
+
+// TestPipelinedGather: the server side of changed folders is gathered with
+// their SELECT and FETCH pipelined on one connection; a folder that needs
+// more (an expunge to find, a UIDVALIDITY change, a message new on both
+// sides to match) is gathered again on its own, and every case converges
+// with nothing lost or duplicated.
+func TestPipelinedGather(t *testing.T) {
+	e := newEnv(t, "")
+	folders := []string{"A-flags", "B-expunge", "C-new", "D-uidvalidity", "E-match", "F-flags"}
+	uids := map[string][]imap.UID{}
+	msgs := map[string][][]byte{}
+	for fi, f := range folders {
+		e.d.CreateFolder(t, user, f)
+		for i := 0; i < 5; i++ {
+			m := testserver.GenMessage(int64(500+fi), i, 500)
+			msgs[f] = append(msgs[f], m)
+			uids[f] = append(uids[f], e.d.Append(t, user, f, m, imap.FlagSeen))
+		}
+	}
+	e.mustRun(t)
+	e.converged(t)
+	e.d.SetFlags(t, user, "A-flags", uids["A-flags"][1], imap.StoreFlagsAdd, imap.FlagFlagged)
+	e.d.Expunge(t, user, "B-expunge", uids["B-expunge"][2])
+	e.d.Append(t, user, "C-new", testserver.GenMessage(600, 0, 500))
+	e.d.DeleteFolder(t, user, "D-uidvalidity")
+	e.d.CreateFolder(t, user, "D-uidvalidity")
+	for _, m := range msgs["D-uidvalidity"] {
+		e.d.Append(t, user, "D-uidvalidity", m, imap.FlagSeen)
+	}
+	both := testserver.GenMessage(601, 0, 500)
+	e.d.Append(t, user, "E-match", both, imap.FlagSeen)
+	store, _ := maildir.Open(e.root, maildir.Verbatim)
+	lf, _ := store.Folder("E-match", '/')
+	if _, err := lf.Deliver(bytes.NewReader(both), maildir.DeliverOpts{Flags: "S"}); err != nil {
+		t.Fatal(err)
+	}
+	e.d.SetFlags(t, user, "F-flags", uids["F-flags"][0], imap.StoreFlagsDel, imap.FlagSeen)
+
+	res := e.mustRun(t)
+	t.Logf("pipelined %d", res.Pipelined)
+	if res.Pipelined < 3 {
+		t.Errorf("only %d folders gathered in the pipeline", res.Pipelined)
+	}
+	if res.Fetched != 1 || res.DeletedLocal != 1 || res.FlagsLocal != 2 || res.Appended != 0 {
+		t.Errorf("result %+v", res)
+	}
+	snap := e.converged(t)
+	want := map[string]int{"A-flags": 5, "B-expunge": 4, "C-new": 6, "D-uidvalidity": 5, "E-match": 6, "F-flags": 5}
+	for f, n := range want {
+		if len(snap[f]) != n {
+			t.Errorf("%s holds %d messages, want %d", f, len(snap[f]), n)
+		}
+	}
+	if res = e.mustRun(t); res.Fetched+res.Appended+res.FlagsLocal+res.FlagsServer+res.DeletedLocal+res.Expunged != 0 {
+		t.Errorf("the run after did something: %+v", res)
+	}
+	e.converged(t)
+}

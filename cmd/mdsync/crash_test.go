@@ -124,6 +124,46 @@ func (a *account) assertConverged(t *testing.T, want map[string][]string) {
 
 func sha(msg []byte) string { return testserver.BodySHA256(msg) }
 
+// TestFailpointsLocalBatch: flag changes that reach several folders from
+// the server are applied to the Maildir in one batch (one transaction for
+// all intents, one for all outcomes); a kill in the middle of the renames
+// converges on the next run, every flag where the server has it.
+func TestFailpointsLocalBatch(t *testing.T) {
+	d := testserver.StartDovecot(t)
+	for i, fp := range []string{"setflags.after-rename", "setflags.after-rename:3", "setflags.after-rename:7"} {
+		t.Run(fp, func(t *testing.T) {
+			a := newAccount(t, d, fmt.Sprintf("b%d", i))
+			want := map[string][]string{}
+			uids := map[string][]imap.UID{}
+			for _, f := range []string{"INBOX", "Lists", "Work"} {
+				if f != "INBOX" {
+					d.CreateFolder(t, a.user, f)
+				}
+				for j := 0; j < 4; j++ {
+					m := testserver.GenMessage(int64(700+i), j+10*len(want), 600)
+					uids[f] = append(uids[f], d.Append(t, a.user, f, m))
+					want[f] = append(want[f], sha(m))
+				}
+			}
+			a.mustSync(t)
+			a.assertConverged(t, want)
+			for _, f := range []string{"INBOX", "Lists", "Work"} {
+				for _, u := range uids[f][:3] {
+					d.SetFlags(t, a.user, f, u, imap.StoreFlagsAdd, imap.FlagFlagged)
+				}
+			}
+			if code, out := a.sync(t, fp); code != failpoint.ExitCode {
+				t.Fatalf("failpoint %s not reached: exit %d\n%s", fp, code, out)
+			}
+			a.mustSync(t)
+			a.assertConverged(t, want)
+			if out := a.mustSync(t); strings.TrimSpace(out) != "" {
+				t.Errorf("third run still did something: %s", out)
+			}
+		})
+	}
+}
+
 func TestFailpoints(t *testing.T) {
 	d := testserver.StartDovecot(t)
 	steps := []struct {
