@@ -6,6 +6,7 @@ import (
 	"testing"
 )
 
+// BenchmarkSmallTx: one flag-update transaction of a folder (7 pairs).
 func BenchmarkSmallTx(b *testing.B) {
 	ctx := context.Background()
 	d, err := Open(ctx, b.TempDir())
@@ -38,6 +39,7 @@ func BenchmarkSmallTx(b *testing.B) {
 	}
 }
 
+// BenchmarkPairsLoad: loading the 667 pairs of one folder of 30.
 func BenchmarkPairsLoad(b *testing.B) {
 	ctx := context.Background()
 	d, err := Open(ctx, b.TempDir())
@@ -55,27 +57,12 @@ func BenchmarkPairsLoad(b *testing.B) {
 		}
 		tx.Commit()
 	}
-	for _, q := range []string{
-		`SELECT uid, key, flags, size, fingerprint, message_id FROM pair WHERE folder_id = ? ORDER BY uid, key`,
-		`SELECT uid, key, flags, size, fingerprint, message_id FROM pair WHERE folder_id = ?`,
-		`SELECT uid, key, flags FROM pair WHERE folder_id = ?`,
-	} {
-		b.Run(q[7:30], func(b *testing.B) {
-			n := 0
-			for b.Loop() {
-				rows, _ := d.db.QueryContext(ctx, q, fs[n%30].ID)
-				n++
-				cols, _ := rows.Columns()
-				for rows.Next() {
-					var p Pair
-					if len(cols) == 6 {
-						rows.Scan(&p.UID, &p.Key, &p.Flags, &p.Size, &p.Fingerprint, &p.MessageID)
-					} else {
-						rows.Scan(&p.UID, &p.Key, &p.Flags)
-					}
-				}
-				rows.Close()
-			}
-		})
+	n := 0
+	for b.Loop() {
+		ps, err := d.Pairs(ctx, fs[n%30].ID)
+		n++
+		if err != nil || len(ps) != 667 {
+			b.Fatal(err, len(ps))
+		}
 	}
 }
