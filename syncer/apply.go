@@ -69,8 +69,76 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 		}
 		return err
 	}
+	if w.late != nil { // recorded with other folders' outcomes
+		w.late.add(a)
+		return nil
+	}
 	defer o.tracef("    %s applied", w.name)
 	return a.flush(true)
+}
+
+// committer records the outcomes of folders whose side effects are done,
+// several in one transaction, while the connections go on with other
+// folders. Until then the journal holds their intents, as after a crash.
+type committer struct {
+	mu      sync.Mutex
+	queue   []*applier
+	running bool
+	wg      sync.WaitGroup
+}
+
+func (c *committer) add(a *applier) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queue = append(c.queue, a)
+	if !c.running {
+		c.running = true
+		c.wg.Add(1)
+		go c.loop()
+	}
+}
+
+func (c *committer) loop() {
+	defer c.wg.Done()
+	for {
+		c.mu.Lock()
+		q := c.queue
+		c.queue = nil
+		if len(q) == 0 {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		err := q[0].tx(func(tx *state.Tx) error {
+			for _, a := range q {
+				if err := a.flushIn(tx, true); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, a := range q {
+			if err != nil && len(q) > 1 {
+				// one folder's failure must not cost the others theirs
+				a.w.lateErr = a.tx(func(tx *state.Tx) error { return a.flushIn(tx, true) })
+			} else {
+				a.w.lateErr = err
+			}
+			a.pending, a.doneIDs = nil, nil
+			a.o.tracef("    %s recorded", a.w.name)
+		}
+	}
+}
+
+// wait waits for every outcome queued so far and records the errors.
+func (c *committer) wait(ws []*work) {
+	c.wg.Wait()
+	for _, w := range ws {
+		if w.lateErr != nil && w.err == nil {
+			w.err = w.lateErr
+		}
+	}
 }
 
 // executeLocal applies the plans of several folders that need no server

@@ -119,8 +119,10 @@ type work struct {
 	// relisted: the mtimes changed but the listing did not (only our own
 	// changes of the last run): store the new mtimes even if skipped.
 	relisted bool
-	gathered bool      // gatherAhead gathered the server side
-	ahead    localLook // the local look, with a changed folder's messages and pairs
+	late     *committer // records the final outcomes (nil: execute does)
+	lateErr  error      // the late record's error
+	gathered bool       // gatherAhead gathered the server side
+	ahead    localLook  // the local look, with a changed folder's messages and pairs
 	// rescan: this run left local messages the state does not pair
 	// (uploads without APPENDUID): the next run must list the folder.
 	rescan   bool
@@ -140,7 +142,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Debug != nil { // several connections write their traces
 		o.Debug = &lockedWriter{w: o.Debug}
 	}
-	pool := &connPool{o: o, max: o.Account.MaxConnections}
+	pool := newPool(o)
 	defer pool.closeAll()
 	stFolders, err := o.DB.Folders(ctx, o.Name)
 	if err != nil {
@@ -257,6 +259,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err := saveRelisted(ctx, o, works); err != nil {
 			return res, err
 		}
+		// Folders that will likely need the server after their plan (local
+		// changes to push, new mail to fetch): log in more connections now,
+		// while the first one gathers.
+		busy := 0
+		for _, w := range changed {
+			st := w.st
+			if !w.in.LocalUnchanged || w.createLocal || w.createRemote || (w.rstat != nil && uint32(w.rstat.UIDNext) != st.UIDNext) {
+				busy++
+			}
+		}
+		if busy >= 2 {
+			pool.warm(ctx, min(busy, pool.max)-1)
+		}
 	}
 	tr("prepared %d changed", len(changed))
 	local(changed, func(w *work) error { return gatherLocal(ctx, o, w, res) })
@@ -329,6 +344,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if !o.DryRun && len(localDirect) > 0 {
 		lx.runAll(func() { executeLocal(ctx, o, localDirect, byName, res) })
 	}
+	commits := &committer{}
+	for _, w := range rest {
+		w.late = commits
+	}
 	pool.each(ctx, rest, func(c *imapconn.Conn, w *work) error {
 		w.conn = c // a later retry or phase 3 prefers it: the folder is selected there
 		tr("  conn %p: %s", c, w.name)
@@ -351,6 +370,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return execute(ctx, c, o, w, byName, res)
 	})
 	lx.wait()
+	commits.wait(rest)
 
 	tr("direct done (%d local, %d conn)", len(localDirect), len(direct))
 	// Phases 1 to 3 for the folders a move may join: gather, plan
@@ -439,20 +459,70 @@ type connPool struct {
 	mu   sync.Mutex
 	idle []*imapconn.Conn
 	all  []*imapconn.Conn
+	// warm dials: in flight, and claimed by a get waiting for one
+	warming, claims int
+	warmed          *sync.Cond // on mu: a warm dial ended
+	wwg             sync.WaitGroup
+}
+
+func newPool(o Options) *connPool {
+	p := &connPool{o: o, max: o.Account.MaxConnections}
+	p.warmed = sync.NewCond(&p.mu)
+	return p
+}
+
+// warm starts up to n more logins in the background (within max), for
+// work that is known to come.
+func (p *connPool) warm(ctx context.Context, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := 0; i < n && len(p.all)+p.warming < p.max; i++ {
+		p.warming++
+		p.wwg.Add(1)
+		go func() {
+			defer p.wwg.Done()
+			c, err := p.dial(ctx, nil)
+			p.mu.Lock()
+			p.warming--
+			if err == nil {
+				p.idle = append(p.idle, c)
+			}
+			p.mu.Unlock()
+			p.warmed.Broadcast()
+		}()
+	}
 }
 
 func (p *connPool) get(ctx context.Context) (*imapconn.Conn, error) {
 	p.mu.Lock()
-	for len(p.idle) > 0 {
-		c := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
-		select {
-		case <-c.Closed(): // timed out while idle, or dropped by the server
-			continue
-		default:
+	claimed := false
+	for {
+		for len(p.idle) > 0 {
+			c := p.idle[len(p.idle)-1]
+			p.idle = p.idle[:len(p.idle)-1]
+			select {
+			case <-c.Closed(): // timed out while idle, or dropped by the server
+				continue
+			default:
+			}
+			if claimed {
+				p.claims--
+			}
+			p.mu.Unlock()
+			return c, nil
 		}
-		p.mu.Unlock()
-		return c, nil
+		// wait for a warm dial nobody else waits for, else dial
+		if !claimed && p.warming > p.claims {
+			p.claims++
+			claimed = true
+		}
+		if !claimed || p.warming == 0 {
+			break
+		}
+		p.warmed.Wait()
+	}
+	if claimed {
+		p.claims--
 	}
 	p.mu.Unlock()
 	return p.dial(ctx, nil)
@@ -489,6 +559,7 @@ func (p *connPool) put(c *imapconn.Conn, err error) {
 }
 
 func (p *connPool) closeAll() {
+	p.wwg.Wait() // a warm dial still under way ends in p.all
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.all {
