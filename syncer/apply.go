@@ -40,6 +40,13 @@ type applier struct {
 	// lateSync: the caller fsyncs the folder's directories after the
 	// steps, before it records their outcomes (executeLocal).
 	lateSync bool
+	// asyncTail: fetch batches wait for their fsyncs and record their
+	// messages in the background (tails); waitTails before anything that
+	// reads the state of the folder.
+	asyncTail bool
+	tails     sync.WaitGroup
+	tailMu    sync.Mutex
+	tailErr   error
 }
 
 // syncDirs makes the renames and deletions so far durable, unless the
@@ -63,14 +70,16 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 	if err := a.begin(groups); err != nil {
 		return err
 	}
+	a.asyncTail = w.late != nil
 	if err := a.steps(groups); err != nil {
+		err = errors.Join(err, a.waitTails())    // a retry reads what they recorded
 		if ferr := a.flush(false); ferr != nil { // keep what was done
 			return errors.Join(err, ferr)
 		}
 		return err
 	}
 	if w.late != nil { // recorded with other folders' outcomes
-		w.late.add(a)
+		w.late.addAfter(a)
 		return nil
 	}
 	defer o.tracef("    %s applied", w.name)
@@ -96,6 +105,21 @@ func (c *committer) add(a *applier) {
 		c.wg.Add(1)
 		go c.loop()
 	}
+}
+
+// addAfter queues a's outcomes once its background fetch batches are
+// done; if one failed, only what was done is recorded, the folder is not
+// marked synced.
+func (c *committer) addAfter(a *applier) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := a.waitTails(); err != nil {
+			a.w.lateErr = errors.Join(err, a.flush(false))
+			return
+		}
+		c.add(a)
+	}()
 }
 
 func (c *committer) loop() {
@@ -959,31 +983,57 @@ func (a *applier) fetchBatch(acts []Action) error {
 			}
 		}
 	}
-	wg.Wait()
-	if werr != nil {
-		return keep(werr)
-	}
-	if err := a.w.local.SyncDirs(); err != nil {
-		return err
-	}
-	failpoint.Hit("fetch.after-write")
-	err = a.tx(func(tx *state.Tx) error {
-		for _, f := range got {
-			if err := tx.PutPair(a.w.st.ID, state.Pair{UID: f.uid, Key: f.key, Flags: f.flags, Size: f.size, Fingerprint: f.fp, MessageID: f.msgid}); err != nil {
-				return err
-			}
+	// The rest waits for the disk only: with asyncTail it goes on in the
+	// background while the connection serves the next folder.
+	tail := func() error {
+		wg.Wait()
+		if werr != nil {
+			return keep(werr)
 		}
-		return done(tx, ids) // messages still missing were expunged meanwhile
-	})
-	if err != nil {
-		return err
+		if err := a.w.local.SyncDirs(); err != nil {
+			return err
+		}
+		failpoint.Hit("fetch.after-write")
+		err := a.tx(func(tx *state.Tx) error {
+			for _, f := range got {
+				if err := tx.PutPair(a.w.st.ID, state.Pair{UID: f.uid, Key: f.key, Flags: f.flags, Size: f.size, Fingerprint: f.fp, MessageID: f.msgid}); err != nil {
+					return err
+				}
+			}
+			return done(tx, ids) // messages still missing were expunged meanwhile
+		})
+		if err != nil {
+			return err
+		}
+		failpoint.Hit("fetch.after-commit")
+		if len(pending) > 0 {
+			a.res.note("%s: %d messages vanished from the server before they could be fetched", a.w.name, len(pending))
+		}
+		a.res.add(func(r *Result) { r.Fetched += len(got) })
+		return nil
 	}
-	failpoint.Hit("fetch.after-commit")
-	if len(pending) > 0 {
-		a.res.note("%s: %d messages vanished from the server before they could be fetched", a.w.name, len(pending))
+	if !a.asyncTail {
+		return tail()
 	}
-	a.res.add(func(r *Result) { r.Fetched += len(got) })
+	a.tails.Add(1)
+	go func() {
+		defer a.tails.Done()
+		if err := tail(); err != nil {
+			a.tailMu.Lock()
+			a.tailErr = errors.Join(a.tailErr, err)
+			a.tailMu.Unlock()
+		}
+	}()
 	return nil
+}
+
+// waitTails waits for the fetch batches finishing in the background and
+// returns their error.
+func (a *applier) waitTails() error {
+	a.tails.Wait()
+	a.tailMu.Lock()
+	defer a.tailMu.Unlock()
+	return a.tailErr
 }
 
 type delivered struct {

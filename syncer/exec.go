@@ -889,29 +889,31 @@ func lookLocal(ctx context.Context, db *state.DB, lf *maildir.Folder, st *state.
 	case st.SyncedAt > 0 && cm == st.CurMTime && nm == st.NewMTime && cm != 0:
 		l.unchanged = true
 		l.listing, l.listingOK = saved, savedOK
-	case st.SyncedAt > 0 && savedOK && db == nil:
-		ls, err := lf.ReadListing()
-		if err != nil {
-			l.err = err
-			return l
+	case st.SyncedAt > 0:
+		if savedOK {
+			// the names alone first: after our own changes of the last
+			// run they usually match
+			ls, err := lf.ReadListing()
+			if err != nil {
+				l.err = err
+				return l
+			}
+			l.listing, l.listingOK = ls, true
+			if ls == saved {
+				l.unchanged = true
+				l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
+				break
+			}
 		}
-		l.listing, l.listingOK = ls, true
-		if ls == saved {
-			l.unchanged = true
-			l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
+		if db == nil {
+			break
 		}
-	case st.SyncedAt > 0 && db != nil:
 		msgs, ls, warns, err := lf.ScanListing()
 		if err != nil {
 			l.err = fmt.Errorf("scan %s: %w", lf.Path(), err)
 			return l
 		}
 		l.listing, l.listingOK = ls, true
-		if savedOK && ls == saved {
-			l.unchanged = true
-			l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
-			break
-		}
 		pairs, err := db.Pairs(ctx, st.ID)
 		if err != nil {
 			l.err = err

@@ -105,7 +105,13 @@ type Bench struct {
 	popC   *Corpus
 	scaleC map[int]string
 	done   []string // sections finished
+	// floorSeq: the server floor user's HIGHESTMODSEQ per folder
+	floorSeq map[string]uint64
 }
+
+// floorUser holds a clone of the corpus on which the server floors of
+// scenarios 3-5 are measured (see serverFloor).
+const floorUser = "main-floor"
 
 func (b *Bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.o.Log, "[%6.1fs] %s\n", time.Since(b.start).Seconds(), fmt.Sprintf(format, args...))
@@ -364,6 +370,14 @@ func (b *Bench) newTools(prefix string, kinds []string) ([]*Tool, error) {
 
 func (b *Bench) kinds() []string { return append([]string{"mdsync"}, b.o.Peers...) }
 
+func users(tools []*Tool) []string {
+	var us []string
+	for _, t := range tools {
+		us = append(us, t.User)
+	}
+	return us
+}
+
 // newMessages returns n new messages for round, spread over folders.
 func (b *Bench) newMessages(round, n int) [][]MsgSpec {
 	r := rand.New(rand.NewPCG(uint64(b.o.Seed), uint64(1000+round)))
@@ -399,6 +413,12 @@ func (b *Bench) syncSection() error {
 	tools, err := b.newTools("main", b.kinds())
 	if err != nil {
 		return err
+	}
+	if err := b.srv.clone("main-tmpl", floorUser); err != nil {
+		return err
+	}
+	if _, b.floorSeq, err = b.srv.serverFloor(b.srv.d.IMAPAddr(), floorUser, nil); err != nil {
+		return fmt.Errorf("server floor: %w", err)
 	}
 	port := b.srv.d.IMAPPort
 	runSync := len(b.o.Only) == 0 || b.o.Only["sync"]
@@ -454,14 +474,26 @@ func (b *Bench) incrementalScenarios(prefix string, tools []*Tool, port int) err
 	if limit < 2 {
 		return nil
 	}
-	if err := b.runRounds(prefix+"3", fmt.Sprintf("%.0f%% server flag changes%s", b.p.flagFrac*100, sfx), tools, port,
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	// floor measures the server floor of a scenario after its changes
+	floor := func(id, title string) {
+		time.Sleep(1100 * time.Millisecond) // as the tools settle
+		d, next, err := b.srv.serverFloor(addr, floorUser, b.floorSeq)
+		if err == nil {
+			b.floorSeq = next
+		}
+		b.record(id, title, "server", Measurement{Dur: d, Err: err})
+	}
+	title3 := fmt.Sprintf("%.0f%% server flag changes%s", b.p.flagFrac*100, sfx)
+	if err := b.runRounds(prefix+"3", title3, tools, port,
 		func(round int) error {
-			for _, t := range tools {
+			for _, u := range append(users(tools), floorUser) {
 				r := rand.New(rand.NewPCG(uint64(b.o.Seed), uint64(2000+round0+round)))
-				if _, err := b.srv.toggleFlagged(t.User, b.p.flagFrac, r); err != nil {
+				if _, err := b.srv.toggleFlagged(u, b.p.flagFrac, r); err != nil {
 					return err
 				}
 			}
+			floor(prefix+"3", title3)
 			return nil
 		}, nil); err != nil {
 		return err
@@ -469,14 +501,16 @@ func (b *Bench) incrementalScenarios(prefix string, tools []*Tool, port int) err
 	if limit < 3 {
 		return nil
 	}
-	if err := b.runRounds(prefix+"4", fmt.Sprintf("%d new server messages%s", b.p.newMsgs, sfx), tools, port,
+	title4 := fmt.Sprintf("%d new server messages%s", b.p.newMsgs, sfx)
+	if err := b.runRounds(prefix+"4", title4, tools, port,
 		func(round int) error {
 			msgs := b.newMessages(round0+round, b.p.newMsgs)
-			for _, t := range tools {
-				if err := b.srv.appendNew(t.User, b.corpus.Folders, msgs); err != nil {
+			for _, u := range append(users(tools), floorUser) {
+				if err := b.srv.appendNew(u, b.corpus.Folders, msgs); err != nil {
 					return err
 				}
 			}
+			floor(prefix+"4", title4)
 			return nil
 		}, nil); err != nil {
 		return err
@@ -485,7 +519,12 @@ func (b *Bench) incrementalScenarios(prefix string, tools []*Tool, port int) err
 		return nil
 	}
 	title := fmt.Sprintf("%.0f%% local flag changes + %d local deletions%s", b.p.flagFrac*100, b.p.localDeletes, sfx)
-	return b.runRounds(prefix+"5", title, tools, port, nil, func(t *Tool, round int) error {
+	return b.runRounds(prefix+"5", title, tools, port, func(round int) error {
+		r := rand.New(rand.NewPCG(uint64(b.o.Seed), uint64(4000+round0+round)))
+		d, err := b.srv.serverFloorWrite(addr, floorUser, b.p.flagFrac, b.p.localDeletes, r)
+		b.record(prefix+"5", title, "server", Measurement{Dur: d, Err: err})
+		return nil
+	}, func(t *Tool, round int) error {
 		r := rand.New(rand.NewPCG(uint64(b.o.Seed), uint64(3000+round0+round)))
 		f, d, err := mutateLocal(t.MailRoot(), b.p.flagFrac, b.p.localDeletes, r)
 		if err != nil {

@@ -22,7 +22,12 @@ type server struct {
 const benchPass = "benchpw"
 
 func (s *server) login(user string) (*imapclient.Client, error) {
-	c, err := imapclient.DialInsecure(s.d.IMAPAddr(), nil)
+	return s.loginAt(s.d.IMAPAddr(), user)
+}
+
+// loginAt logs in through addr (Dovecot's, or the latency proxy's).
+func (s *server) loginAt(addr, user string) (*imapclient.Client, error) {
+	c, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
 		return nil, err
 	}

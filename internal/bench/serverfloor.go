@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// serverFloor measures the least IMAP work any tool needs to learn what
+// changed on the server since prev (the HIGHESTMODSEQ of each folder at the
+// last call): connect and log in, one LIST-STATUS, then for each changed
+// folder SELECT (CONDSTORE) and UID FETCH 1:* (FLAGS) (CHANGEDSINCE),
+// every command pipelined on one connection. Nothing is written anywhere.
+// It returns the time taken and the folders' new HIGHESTMODSEQ.
+func (s *server) serverFloor(addr, user string, prev map[string]uint64) (time.Duration, map[string]uint64, error) {
+	start := time.Now()
+	c, err := s.loginAt(addr, user)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer logout(c)
+	list, err := c.List("", "*", &imap.ListOptions{ReturnStatus: &imap.StatusOptions{
+		NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: true}}).Collect()
+	if err != nil {
+		return 0, nil, err
+	}
+	next := map[string]uint64{}
+	type sent struct {
+		sel   *imapclient.SelectCommand
+		fetch *imapclient.FetchCommand
+	}
+	var cmds []sent
+	for _, l := range list {
+		if l.Status == nil || hasAttr(l.Attrs, imap.MailboxAttrNoSelect) {
+			continue
+		}
+		next[l.Mailbox] = l.Status.HighestModSeq
+		old, ok := prev[l.Mailbox]
+		if ok && old == l.Status.HighestModSeq {
+			continue
+		}
+		sc := c.Select(l.Mailbox, &imap.SelectOptions{CondStore: true})
+		fc := c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true, ChangedSince: old})
+		cmds = append(cmds, sent{sc, fc})
+	}
+	n := 0
+	for _, cmd := range cmds {
+		if _, err := cmd.sel.Wait(); err != nil {
+			cmd.fetch.Close()
+			return 0, nil, fmt.Errorf("select: %w", err)
+		}
+		msgs, err := cmd.fetch.Collect()
+		if err != nil {
+			return 0, nil, fmt.Errorf("fetch: %w", err)
+		}
+		n += len(msgs)
+	}
+	return time.Since(start), next, nil
+}
+
+// serverFloorWrite measures the least IMAP work any tool needs to push
+// scenario 5's local changes: connect and log in, one LIST-STATUS, then for
+// each folder concerned SELECT, the \Flagged toggles (one UID STORE per
+// direction), and \Deleted + UID EXPUNGE for the deletions, every command
+// pipelined on one connection. The messages are picked beforehand (not
+// timed): frac of all toggled, `deletions` expunged (at most 10% of a
+// folder, folders of 50 or more, as mutateLocal does).
+func (s *server) serverFloorWrite(addr, user string, frac float64, deletions int, r *rand.Rand) (time.Duration, error) {
+	c, err := s.login(user)
+	if err != nil {
+		return 0, err
+	}
+	all, err := s.listAll(c)
+	logout(c)
+	if err != nil {
+		return 0, err
+	}
+	type change struct{ add, del, gone []imap.UID }
+	changes := map[string]*change{}
+	at := func(f string) *change {
+		if changes[f] == nil {
+			changes[f] = &change{}
+		}
+		return changes[f]
+	}
+	size := map[string]int{}
+	for _, m := range all {
+		size[m.folder]++
+	}
+	perm := r.Perm(len(all))
+	k := int(float64(len(all))*frac + 0.5)
+	for _, i := range perm[:k] {
+		m := all[i]
+		if hasFlag(m.flags, imap.FlagFlagged) {
+			at(m.folder).del = append(at(m.folder).del, m.uid)
+		} else {
+			at(m.folder).add = append(at(m.folder).add, m.uid)
+		}
+	}
+	n := 0
+	for _, i := range perm[k:] {
+		m := all[i]
+		if n >= deletions {
+			break
+		}
+		if size[m.folder] < 50 || len(at(m.folder).gone)+1 > size[m.folder]/10 {
+			continue
+		}
+		at(m.folder).gone = append(at(m.folder).gone, m.uid)
+		n++
+	}
+	start := time.Now()
+	c, err = s.loginAt(addr, user)
+	if err != nil {
+		return 0, err
+	}
+	defer logout(c)
+	if _, err := c.List("", "*", &imap.ListOptions{ReturnStatus: &imap.StatusOptions{
+		NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: true}}).Collect(); err != nil {
+		return 0, err
+	}
+	var waits []func() error
+	set := func(uids []imap.UID) imap.UIDSet {
+		var s imap.UIDSet
+		for _, u := range uids {
+			s.AddNum(u)
+		}
+		return s
+	}
+	store := func(uids []imap.UID, op imap.StoreFlagsOp, f imap.Flag) {
+		if len(uids) > 0 {
+			cmd := c.Store(set(uids), &imap.StoreFlags{Op: op, Silent: true, Flags: []imap.Flag{f}}, nil)
+			waits = append(waits, cmd.Close)
+		}
+	}
+	for f, ch := range changes {
+		sel := c.Select(f, nil)
+		waits = append(waits, func() error { _, err := sel.Wait(); return err })
+		store(ch.add, imap.StoreFlagsAdd, imap.FlagFlagged)
+		store(ch.del, imap.StoreFlagsDel, imap.FlagFlagged)
+		if len(ch.gone) > 0 {
+			store(ch.gone, imap.StoreFlagsAdd, imap.FlagDeleted)
+			exp := c.UIDExpunge(set(ch.gone))
+			waits = append(waits, exp.Close)
+		}
+	}
+	for _, w := range waits {
+		if err := w(); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start), nil
+}
+
+func hasFlag(flags []imap.Flag, f imap.Flag) bool {
+	for _, x := range flags {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
