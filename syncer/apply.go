@@ -445,7 +445,7 @@ func (a *applier) flushIn(tx *state.Tx, final bool) error {
 }
 
 func (a *applier) selectRW() error {
-	if mb := a.c.Mailbox(); mb != nil && mb.Name == a.w.name && a.w.sel != nil {
+	if mb := a.c.Mailbox(); mb != nil && mb.Name == a.w.name && (a.w.sel != nil || a.w.execSel != nil) {
 		return nil
 	}
 	sel, err := a.c.Select(a.w.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)}).Wait()
@@ -459,9 +459,10 @@ func (a *applier) selectRW() error {
 	if want != 0 && sel.UIDValidity != want {
 		return fmt.Errorf("select %q: UIDVALIDITY changed during the run; the next run will re-match the folder", a.w.name)
 	}
-	if a.w.sel == nil {
-		a.w.sel = sel
-	}
+	// Not w.sel: the folder's numbers to save are those the plan was made
+	// from (LIST-STATUS when the plan needed no gather); a change someone
+	// made since then must still look like a change next run.
+	a.w.execSel = sel
 	return nil
 }
 

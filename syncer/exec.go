@@ -105,7 +105,8 @@ type work struct {
 	localInfo  map[string]LocalInfo
 	remoteMeta map[uint32]remoteMeta
 	in         FolderInput
-	sel        *imap.SelectData
+	sel        *imap.SelectData // the SELECT the plan was made from
+	execSel    *imap.SelectData // a later SELECT to apply it
 	journal    []state.Entry
 	lazyPairs  bool           // pairs not loaded yet (only the server changed)
 	conn       *imapconn.Conn // the connection gather used

@@ -685,3 +685,44 @@ func TestPipelinedGather(t *testing.T) {
 	}
 	e.converged(t)
 }
+
+// TestServerChangeDuringRun: a flag changed on the server after the run
+// listed the folders, while it pushes a local change there, is not lost:
+// the run saves the numbers its plan was made from, so the next run sees
+// the change.
+func TestServerChangeDuringRun(t *testing.T) {
+	e := newEnv(t, "")
+	var uids []imap.UID
+	for i := 0; i < 4; i++ {
+		uids = append(uids, e.d.Append(t, user, "INBOX", testserver.GenMessage(90, i, 400), imap.FlagSeen))
+	}
+	e.mustRun(t)
+	e.converged(t)
+	// a local flag change: the plan needs no gather, the run selects the
+	// folder only to push it
+	files, _ := filepath.Glob(filepath.Join(e.root, "INBOX", "cur", "*:2,S"))
+	if len(files) != 4 {
+		t.Fatalf("%d files", len(files))
+	}
+	sort.Strings(files)
+	if err := os.Rename(files[0], strings.TrimSuffix(files[0], ":2,S")+":2,FS"); err != nil {
+		t.Fatal(err)
+	}
+	changed := false
+	res, err := e.run(t, func(o *syncer.Options) {
+		o.Trace = func(format string, args ...any) {
+			if strings.HasPrefix(format, "prepared") && !changed {
+				changed = true
+				e.d.SetFlags(t, user, "INBOX", uids[3], imap.StoreFlagsAdd, imap.FlagAnswered)
+			}
+		}
+	})
+	if err != nil || !changed || res.FlagsServer != 1 {
+		t.Fatalf("run: %v, changed %v, %+v", err, changed, res)
+	}
+	res = e.mustRun(t)
+	if res.FlagsLocal != 1 {
+		t.Errorf("the server's change made during the last run was not brought over: %+v", res)
+	}
+	e.converged(t)
+}
