@@ -105,13 +105,24 @@ func (f *Folder) ScanNames() (map[string]Message, []string, error) {
 func (f *Folder) ScanListing() (map[string]Message, Listing, []string, error) { return f.scan(false) }
 
 func (f *Folder) scan(stat bool) (map[string]Message, Listing, []string, error) {
+	return f.scanUnless(stat, nil)
+}
+
+// ScanUnless is ScanListing for a caller that knows the listing the folder
+// had: when the names still match it, msgs is nil and nothing is parsed
+// (one readdir per directory either way).
+func (f *Folder) ScanUnless(saved Listing) (msgs map[string]Message, l Listing, warns []string, err error) {
+	return f.scanUnless(false, &saved)
+}
+
+func (f *Folder) scanUnless(stat bool, unless *Listing) (map[string]Message, Listing, []string, error) {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		var msgs map[string]Message
 		var warns []string
 		var stable bool
 		var l Listing
-		msgs, l, warns, stable, err = f.scanOnce(stat)
+		msgs, l, warns, stable, err = f.scanOnce(stat, unless)
 		if err != nil {
 			return nil, Listing{}, nil, err
 		}
@@ -126,11 +137,12 @@ func (f *Folder) scan(stat bool) (map[string]Message, Listing, []string, error) 
 // between is then seen twice (and de-duplicated) rather than not at all.
 // Renames inside cur/ during the readdir could hide a file, so cur/'s mtime
 // is compared before and after; stable is false if it changed or a file
-// vanished before its lstat.
-func (f *Folder) scanOnce(stat bool) (msgs map[string]Message, l Listing, warns []string, stable bool, err error) {
-	msgs = map[string]Message{}
+// vanished before its lstat. With unless, a listing equal to it returns
+// no messages.
+func (f *Folder) scanOnce(stat bool, unless *Listing) (msgs map[string]Message, l Listing, warns []string, stable bool, err error) {
 	stable = true
-	for _, isNew := range []bool{true, false} {
+	var ents [2][]os.DirEntry
+	for i, isNew := range []bool{true, false} {
 		dir := f.sub(subdir(isNew))
 		var before os.FileInfo
 		if !isNew {
@@ -138,13 +150,30 @@ func (f *Folder) scanOnce(stat bool) (msgs map[string]Message, l Listing, warns 
 				return nil, l, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
 			}
 		}
-		ents, err := os.ReadDir(dir)
-		if err != nil {
+		if ents[i], err = os.ReadDir(dir); err != nil {
 			return nil, l, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
 		}
-		for _, e := range ents {
+		if !isNew {
+			after, err := os.Stat(dir)
+			if err != nil {
+				return nil, l, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
+			}
+			if !after.ModTime().Equal(before.ModTime()) {
+				stable = false
+			}
+		}
+		for _, e := range ents[i] {
+			l.Add(isNew, e.Name())
+		}
+	}
+	if unless != nil && l == *unless {
+		return nil, l, nil, stable, nil
+	}
+	msgs = map[string]Message{}
+	for i, isNew := range []bool{true, false} {
+		dir := f.sub(subdir(isNew))
+		for _, e := range ents[i] {
 			name := e.Name()
-			l.Add(isNew, name)
 			if !e.Type().IsRegular() {
 				warns = append(warns, fmt.Sprintf("%s: not a regular file, skipped", filepath.Join(dir, name)))
 				continue
@@ -176,15 +205,6 @@ func (f *Folder) scanOnce(stat bool) (msgs map[string]Message, l Listing, warns 
 				continue
 			}
 			msgs[key] = m
-		}
-		if !isNew {
-			after, err := os.Stat(dir)
-			if err != nil {
-				return nil, l, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
-			}
-			if !after.ModTime().Equal(before.ModTime()) {
-				stable = false
-			}
 		}
 	}
 	return msgs, l, warns, stable, nil

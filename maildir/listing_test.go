@@ -119,3 +119,24 @@ func TestListingTracksChanges(t *testing.T) {
 		t.Errorf("empty folder: %v %v", l, err)
 	}
 }
+
+// TestScanUnless: the names are parsed only when the listing differs.
+func TestScanUnless(t *testing.T) {
+	f := newFolder(t, Verbatim, "INBOX")
+	if _, err := f.Deliver(strings.NewReader("Subject: a\n\nx\n"), DeliverOpts{Flags: "S"}); err != nil {
+		t.Fatal(err)
+	}
+	_, l, _, err := f.ScanListing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, l2, _, err := f.ScanUnless(l)
+	if err != nil || msgs != nil || l2 != l {
+		t.Fatalf("unchanged: %v %v %v", msgs, l2 == l, err)
+	}
+	writeFile(t, filepath.Join(f.Path(), "new", "123.other"), "Subject: b\n\ny\n")
+	msgs, l3, _, err := f.ScanUnless(l)
+	if err != nil || len(msgs) != 2 || l3 == l {
+		t.Fatalf("changed: %d messages, %v", len(msgs), err)
+	}
+}

@@ -890,31 +890,42 @@ func lookLocal(ctx context.Context, db *state.DB, lf *maildir.Folder, st *state.
 	case st.SyncedAt > 0 && cm == st.CurMTime && nm == st.NewMTime && cm != 0:
 		l.unchanged = true
 		l.listing, l.listingOK = saved, savedOK
-	case st.SyncedAt > 0:
-		if savedOK {
-			// the names alone first: after our own changes of the last
-			// run they usually match
-			ls, err := lf.ReadListing()
-			if err != nil {
-				l.err = err
-				return l
-			}
-			l.listing, l.listingOK = ls, true
-			if ls == saved {
-				l.unchanged = true
-				l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
-				break
-			}
-		}
-		if db == nil {
+	case st.SyncedAt > 0 && db == nil:
+		if !savedOK {
 			break
 		}
-		msgs, ls, warns, err := lf.ScanListing()
+		ls, err := lf.ReadListing()
+		if err != nil {
+			l.err = err
+			return l
+		}
+		l.listing, l.listingOK = ls, true
+		if ls == saved {
+			l.unchanged = true
+			l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
+		}
+	case st.SyncedAt > 0:
+		// The names are hashed first and parsed only if they differ from
+		// the saved listing: after our own changes of the last run they
+		// usually match.
+		var msgs map[string]maildir.Message
+		var ls maildir.Listing
+		var warns []string
+		if savedOK {
+			msgs, ls, warns, err = lf.ScanUnless(saved)
+		} else {
+			msgs, ls, warns, err = lf.ScanListing()
+		}
 		if err != nil {
 			l.err = fmt.Errorf("scan %s: %w", lf.Path(), err)
 			return l
 		}
 		l.listing, l.listingOK = ls, true
+		if msgs == nil {
+			l.unchanged = true
+			l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
+			break
+		}
 		pairs, err := db.Pairs(ctx, st.ID)
 		if err != nil {
 			l.err = err
