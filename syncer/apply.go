@@ -37,6 +37,9 @@ type applier struct {
 	doneIDs []int64
 	// storeCmds are flag changes already sent, awaited by store.
 	storeCmds []*imapclient.FetchCommand
+	// endsWithStores: the plan's last commands are its flag STOREs and UID
+	// EXPUNGE (sendNext may follow them)
+	endsWithStores bool
 	// lateSync: the caller fsyncs the folder's directories after the
 	// steps, before it records their outcomes (executeLocal).
 	lateSync bool
@@ -71,6 +74,8 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 		return err
 	}
 	a.asyncTail = w.late != nil
+	a.endsWithStores = c != nil && len(groups[OpFetch])+len(groups[OpAppend])+len(groups[OpMove]) == 0 &&
+		(len(groups[OpExpunge]) == 0 || c.Caps.Has(imap.CapUIDPlus) || c.Caps.Has(imap.CapIMAP4rev2))
 	if err := a.steps(groups); err != nil {
 		err = errors.Join(err, a.waitTails())    // a retry reads what they recorded
 		if ferr := a.flush(false); ferr != nil { // keep what was done
@@ -444,11 +449,34 @@ func (a *applier) flushIn(tx *state.Tx, final bool) error {
 	return nil
 }
 
+// sendNext sends the SELECT of the folder this connection serves next,
+// right behind this folder's last command, so that it costs no round trip
+// of its own. Only when this folder's plan sends nothing more once its
+// flag STOREs and UID EXPUNGE are out (nothing else may reach the server
+// after another folder's SELECT), and the next folder will select. The
+// next folder still checks UIDVALIDITY before it changes anything.
+func (a *applier) sendNext() {
+	nx := a.w.next
+	if !a.endsWithStores || nx == nil || nx.plan == nil || nx.plan.Blocked != "" || !needsServer(nx.plan) || nx.preSel != nil {
+		return
+	}
+	nx.preSel = a.c.Select(nx.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)})
+	nx.preConn = a.c
+}
+
 func (a *applier) selectRW() error {
-	if mb := a.c.Mailbox(); mb != nil && mb.Name == a.w.name && (a.w.sel != nil || a.w.execSel != nil) {
+	pre := a.w.preSel
+	if a.w.preConn != a.c {
+		pre = nil
+	}
+	a.w.preSel, a.w.preConn = nil, nil
+	if mb := a.c.Mailbox(); pre == nil && mb != nil && mb.Name == a.w.name && (a.w.sel != nil || a.w.execSel != nil) {
 		return nil
 	}
-	sel, err := a.c.Select(a.w.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)}).Wait()
+	if pre == nil {
+		pre = a.c.Select(a.w.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)})
+	}
+	sel, err := pre.Wait()
 	if err != nil {
 		return fmt.Errorf("select %q: %w", a.w.name, err)
 	}
@@ -661,6 +689,7 @@ func (a *applier) expungeUIDs(set imap.UIDSet) error {
 		// one round trip: UID EXPUNGE goes out before STORE's answer (it
 		// only removes those of our UIDs that are \Deleted)
 		exp := a.c.UIDExpunge(set)
+		a.sendNext()
 		err := flag.Close()
 		failpoint.Hit("expunge.after-flag")
 		if eerr := exp.Close(); err == nil && eerr != nil {
@@ -788,6 +817,7 @@ func (a *applier) store(acts []Action) error {
 	a.storeCmds = nil
 	if cmds == nil {
 		cmds = a.sendStores(acts)
+		a.sendNext()
 	}
 	for _, cmd := range cmds { // pipelined: all sent, then all awaited
 		if err := cmd.Close(); err != nil {

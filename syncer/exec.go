@@ -107,6 +107,11 @@ type work struct {
 	in         FolderInput
 	sel        *imap.SelectData // the SELECT the plan was made from
 	execSel    *imap.SelectData // a later SELECT to apply it
+	// next is the folder its worker serves after this one (see sendNext);
+	// preSel its SELECT, sent on preConn behind this one's last command
+	next       *work
+	preSel     *imapclient.SelectCommand
+	preConn    *imapconn.Conn
 	journal    []state.Entry
 	lazyPairs  bool           // pairs not loaded yet (only the server changed)
 	conn       *imapconn.Conn // the connection gather used
@@ -638,6 +643,33 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn,
 		}
 		return c
 	}
+	// serve runs a worker's folders: its own first, then shared ones. The
+	// next folder is claimed before the current one runs, so that its
+	// SELECT can follow the current one's last command (w.next).
+	serve := func(c *imapconn.Conn, own []*work) *imapconn.Conn {
+		take := func() *work {
+			if len(own) > 0 {
+				w := own[0]
+				own = own[1:]
+				return w
+			}
+			if w, ok := <-shared; ok {
+				return w
+			}
+			return nil
+		}
+		for cur := take(); cur != nil; {
+			nxt := take()
+			cur.next = nxt
+			c = run(c, cur)
+			cur.next = nil
+			if nxt != nil && nxt.preConn != c {
+				nxt.preSel, nxt.preConn = nil, nil // sent on a connection since dropped
+			}
+			cur = nxt
+		}
+		return c
+	}
 	workers := 0
 	for c, group := range affine {
 		if !p.take(c) {
@@ -650,13 +682,7 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn,
 		wg.Add(1)
 		go func(c *imapconn.Conn, group []*work) {
 			defer wg.Done()
-			for _, w := range group {
-				c = run(c, w)
-			}
-			for w := range shared {
-				c = run(c, w)
-			}
-			if c != nil {
+			if c = serve(c, group); c != nil {
 				p.put(c, nil)
 			}
 		}(c, group)
@@ -687,15 +713,11 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn,
 				}
 				return
 			}
+			var own []*work
 			if first {
-				for _, w := range rest {
-					c = run(c, w)
-				}
+				own = rest
 			}
-			for w := range shared {
-				c = run(c, w)
-			}
-			if c != nil {
+			if c = serve(c, own); c != nil {
 				p.put(c, nil)
 			}
 		}(i == workers)

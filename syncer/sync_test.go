@@ -726,3 +726,68 @@ func TestServerChangeDuringRun(t *testing.T) {
 	}
 	e.converged(t)
 }
+
+// TestNextSelectPipelined: on one connection, the SELECT of the next folder
+// to push to goes out right behind the previous folder's STOREs and UID
+// EXPUNGE (no round trip of its own), and every folder converges.
+func TestNextSelectPipelined(t *testing.T) {
+	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
+	dir := t.TempDir()
+	e := &env{d: d, root: filepath.Join(dir, "mail")}
+	e.cfg, e.db = channelConfig(t, dir, d.IMAPPort, e.root, "max_connections = 1", "")
+	folders := []string{"A", "B", "C", "D"}
+	for fi, f := range folders {
+		d.CreateFolder(t, user, f)
+		for i := 0; i < 4; i++ {
+			d.Append(t, user, f, testserver.GenMessage(int64(800+fi), i, 400), imap.FlagSeen)
+		}
+	}
+	e.mustRun(t)
+	e.converged(t)
+	for _, f := range folders {
+		files, _ := filepath.Glob(filepath.Join(e.root, f, "cur", "*:2,S"))
+		sort.Strings(files)
+		if len(files) != 4 {
+			t.Fatalf("%s: %d files", f, len(files))
+		}
+		if err := os.Rename(files[0], strings.TrimSuffix(files[0], "S")+"FS"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(files[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := e.mustRun(t)
+	if res.FlagsServer != 4 || res.Expunged != 4 {
+		t.Fatalf("result %+v", res)
+	}
+	snap := e.converged(t)
+	for _, f := range folders {
+		if len(snap[f]) != 3 {
+			t.Errorf("%s holds %d messages, want 3", f, len(snap[f]))
+		}
+	}
+	// the trace shows a SELECT sent before the previous UID EXPUNGE was
+	// answered
+	lines := strings.Split(e.trace.String(), "\n")
+	pending, overlapped := "", 0
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) >= 3 && f[1] == "UID" && f[2] == "EXPUNGE" {
+			pending = f[0]
+		}
+		if len(f) >= 2 && f[1] == "SELECT" && pending != "" {
+			overlapped++
+		}
+		if len(f) >= 2 && f[0] == pending && (f[1] == "OK" || f[1] == "NO" || f[1] == "BAD") {
+			pending = ""
+		}
+	}
+	t.Logf("overlapped %d", overlapped)
+	if overlapped < 3 {
+		t.Errorf("%d SELECTs went out behind an unanswered UID EXPUNGE, want 3:\n%s", overlapped, e.trace.String())
+	}
+	if res = e.mustRun(t); res.FlagsServer+res.Expunged+res.FlagsLocal+res.DeletedLocal != 0 {
+		t.Errorf("the run after did something: %+v", res)
+	}
+}
