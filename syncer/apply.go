@@ -37,9 +37,13 @@ type applier struct {
 	doneIDs []int64
 	// storeCmds are flag changes already sent, awaited by store.
 	storeCmds []*imapclient.FetchCommand
-	// endsWithStores: the plan's last commands are its flag STOREs and UID
-	// EXPUNGE (sendNext may follow them)
-	endsWithStores bool
+	// lastOp is the step whose commands are the plan's last to the server
+	// (sendNext may follow them); "" when that is not known ahead
+	lastOp Op
+	// lastBatch: the fetch batch under way is the last
+	lastBatch bool
+	// sentNext: sendNext sent the next folder's SELECT
+	sentNext bool
 	// lateSync: the caller fsyncs the folder's directories after the
 	// steps, before it records their outcomes (executeLocal).
 	lateSync bool
@@ -74,8 +78,17 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 		return err
 	}
 	a.asyncTail = w.late != nil
-	a.endsWithStores = c != nil && len(groups[OpFetch])+len(groups[OpAppend])+len(groups[OpMove]) == 0 &&
-		(len(groups[OpExpunge]) == 0 || c.Caps.Has(imap.CapUIDPlus) || c.Caps.Has(imap.CapIMAP4rev2))
+	switch {
+	case c == nil || len(groups[OpAppend])+len(groups[OpMove]) > 0:
+	case len(groups[OpFetch]) > 0:
+		a.lastOp = OpFetch
+	case len(groups[OpExpunge]) > 0:
+		if c.Caps.Has(imap.CapUIDPlus) || c.Caps.Has(imap.CapIMAP4rev2) {
+			a.lastOp = OpExpunge // the flag STOREs went out before it
+		}
+	case len(groups[OpStoreFlags]) > 0:
+		a.lastOp = OpStoreFlags
+	}
 	if err := a.steps(groups); err != nil {
 		err = errors.Join(err, a.waitTails())    // a retry reads what they recorded
 		if ferr := a.flush(false); ferr != nil { // keep what was done
@@ -455,13 +468,41 @@ func (a *applier) flushIn(tx *state.Tx, final bool) error {
 // flag STOREs and UID EXPUNGE are out (nothing else may reach the server
 // after another folder's SELECT), and the next folder will select. The
 // next folder still checks UIDVALIDITY before it changes anything.
-func (a *applier) sendNext() {
+func (a *applier) sendNext(step Op) {
 	nx := a.w.next
-	if !a.endsWithStores || nx == nil || nx.plan == nil || nx.plan.Blocked != "" || !needsServer(nx.plan) || nx.preSel != nil {
+	if step != a.lastOp || (step == OpFetch && !a.lastBatch) || nx == nil || nx.plan == nil || nx.plan.Blocked != "" || !needsServer(nx.plan) || nx.preSel != nil {
 		return
 	}
 	nx.preSel = a.c.Select(nx.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)})
 	nx.preConn = a.c
+	a.sentNext = true
+}
+
+// reselect takes the connection back from the next folder's SELECT sent
+// ahead, for more commands of this folder (a fetch to try again): that
+// SELECT is waited for and forgotten (the next folder selects again).
+func (a *applier) reselect() error {
+	if !a.sentNext {
+		return nil
+	}
+	a.sentNext = false
+	if nx := a.w.next; nx != nil && nx.preSel != nil {
+		nx.preSel.Wait() // the connection's mailbox is nx's after it
+		nx.preSel, nx.preConn = nil, nil
+	}
+	sel, err := a.c.Select(a.w.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)}).Wait()
+	if err != nil {
+		return fmt.Errorf("select %q: %w", a.w.name, err)
+	}
+	want := a.w.st.UIDValidity
+	if a.w.sel != nil {
+		want = a.w.sel.UIDValidity
+	}
+	if want != 0 && sel.UIDValidity != want {
+		return fmt.Errorf("select %q: UIDVALIDITY changed during the run; the next run will re-match the folder", a.w.name)
+	}
+	a.w.execSel = sel
+	return nil
 }
 
 func (a *applier) selectRW() error {
@@ -689,7 +730,7 @@ func (a *applier) expungeUIDs(set imap.UIDSet) error {
 		// one round trip: UID EXPUNGE goes out before STORE's answer (it
 		// only removes those of our UIDs that are \Deleted)
 		exp := a.c.UIDExpunge(set)
-		a.sendNext()
+		a.sendNext(OpExpunge)
 		err := flag.Close()
 		failpoint.Hit("expunge.after-flag")
 		if eerr := exp.Close(); err == nil && eerr != nil {
@@ -817,7 +858,7 @@ func (a *applier) store(acts []Action) error {
 	a.storeCmds = nil
 	if cmds == nil {
 		cmds = a.sendStores(acts)
-		a.sendNext()
+		a.sendNext(OpStoreFlags)
 	}
 	for _, cmd := range cmds { // pipelined: all sent, then all awaited
 		if err := cmd.Close(); err != nil {
@@ -915,7 +956,9 @@ func (a *applier) fetch(acts []Action) error {
 		a.w.listing, err = lf.ReadListing()
 		a.w.listingOK = err == nil
 	}
-	for _, batch := range chunks(acts, fetchBatch) {
+	batches := chunks(acts, fetchBatch)
+	for i, batch := range batches {
+		a.lastBatch = i == len(batches)-1
 		if err := a.fetchBatch(batch); err != nil {
 			return err
 		}
@@ -977,7 +1020,12 @@ func (a *applier) fetchBatch(acts []Action) error {
 		return failure
 	}
 	for attempt := 0; attempt < 2 && len(pending) > 0; attempt++ {
-		err := fetchBodies(a.c, uidsOf(pending), func(uid uint32, body imap.LiteralReader) error {
+		if attempt > 0 {
+			if err := a.reselect(); err != nil {
+				return keep(err)
+			}
+		}
+		err := fetchBodies(a.c, uidsOf(pending), func() { a.sendNext(OpFetch) }, func(uid uint32, body imap.LiteralReader) error {
 			act, ok := want[uid]
 			if !ok {
 				return nil // not asked for (or already delivered)

@@ -282,8 +282,12 @@ func fetchMeta(c *imapconn.Conn, uids []uint32) (map[uint32]remoteMeta, error) {
 // fn fails the command is drained, or, if the body could not be read whole
 // (errBodyRead), the connection is dropped: draining would re-read the failed
 // literal concurrently with the library's reader.
-func fetchBodies(c *imapconn.Conn, uids imap.UIDSet, fn func(uid uint32, body imap.LiteralReader) error) error {
+// sent (if not nil) runs once the FETCH is sent, before its answer is read.
+func fetchBodies(c *imapconn.Conn, uids imap.UIDSet, sent func(), fn func(uid uint32, body imap.LiteralReader) error) error {
 	fc := c.Fetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	if sent != nil {
+		sent()
+	}
 	for {
 		m := fc.Next()
 		if m == nil {
@@ -323,7 +327,7 @@ func fetchBodies(c *imapconn.Conn, uids imap.UIDSet, fn func(uid uint32, body im
 // fingerprint a local file gets (SHA-256 of the content with LF endings).
 func fetchFingerprints(c *imapconn.Conn, uids []uint32) (map[uint32]string, error) {
 	out := map[uint32]string{}
-	err := fetchBodies(c, uidSet(uids), func(uid uint32, body imap.LiteralReader) error {
+	err := fetchBodies(c, uidSet(uids), nil, func(uid uint32, body imap.LiteralReader) error {
 		lw := newLFWriter(io.Discard)
 		n, err := io.Copy(lw, body)
 		if err == nil && n != body.Size() {

@@ -791,3 +791,66 @@ func TestNextSelectPipelined(t *testing.T) {
 		t.Errorf("the run after did something: %+v", res)
 	}
 }
+
+// TestNextSelectThenRefetch: a folder's fetch has sent the next folder's
+// SELECT ahead when a message it asked for does not come back (here it
+// was expunged meanwhile): the folder is selected again for the second
+// try, and the next folder selects anew before it writes anything.
+func TestNextSelectThenRefetch(t *testing.T) {
+	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
+	dir := t.TempDir()
+	e := &env{d: d, root: filepath.Join(dir, "mail")}
+	e.cfg, e.db = channelConfig(t, dir, d.IMAPPort, e.root, "max_connections = 1", "")
+	for fi, f := range []string{"A", "B"} {
+		d.CreateFolder(t, user, f)
+		for i := 0; i < 3; i++ {
+			d.Append(t, user, f, testserver.GenMessage(int64(850+fi), i, 400), imap.FlagSeen)
+		}
+	}
+	e.mustRun(t)
+	e.converged(t)
+	// A: two new messages on the server; B: a local flag change
+	var gone imap.UID
+	for i := 0; i < 2; i++ {
+		gone = d.Append(t, user, "A", testserver.GenMessage(852, i, 400))
+	}
+	files, _ := filepath.Glob(filepath.Join(e.root, "B", "cur", "*:2,S"))
+	sort.Strings(files)
+	if err := os.Rename(files[0], strings.TrimSuffix(files[0], "S")+"FS"); err != nil {
+		t.Fatal(err)
+	}
+	expunged := false
+	res, err := e.run(t, func(o *syncer.Options) {
+		o.Trace = func(format string, args ...any) {
+			if !expunged && strings.HasSuffix(format, "gathered") && len(args) == 2 && args[1] == "A" {
+				expunged = true
+				d.Expunge(t, user, "A", gone) // after the plan, before the fetch
+			}
+		}
+	})
+	if err != nil || !expunged {
+		t.Fatalf("run: %v (expunged %v)", err, expunged)
+	}
+	if res.Fetched != 1 || res.FlagsServer != 1 {
+		t.Errorf("result %+v", res)
+	}
+	var sels []string
+	storeAfter := ""
+	for _, l := range strings.Split(e.trace.String(), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 3 && f[1] == "SELECT" {
+			sels = append(sels, strings.Trim(f[2], `"`))
+		}
+		if len(f) >= 3 && f[1] == "UID" && f[2] == "STORE" {
+			storeAfter = sels[len(sels)-1]
+		}
+	}
+	if strings.Join(sels, " ") != "A B A B" || storeAfter != "B" {
+		t.Errorf("SELECTs %v, the STORE after SELECT %s; want A B A B, B", sels, storeAfter)
+	}
+	e.mustRun(t)
+	snap := e.converged(t)
+	if len(snap["A"]) != 4 || len(snap["B"]) != 3 {
+		t.Errorf("A %d, B %d messages", len(snap["A"]), len(snap["B"]))
+	}
+}
