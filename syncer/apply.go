@@ -331,6 +331,12 @@ func newApplier(ctx context.Context, c *imapconn.Conn, o Options, w *work, byNam
 			w.msgs = msgs
 		}
 	}
+	if len(groups[OpTombstone])+len(groups[OpLink])+len(groups[OpUpdateBase])+len(groups[OpMove]) > 0 {
+		// their records carry the meta of the pairs they replace
+		if _, err := w.metaPairs(ctx, o.DB); err != nil {
+			return nil, nil, err
+		}
+	}
 	w.local.DeferDirSync = true
 	return a, groups, nil
 }
@@ -587,7 +593,11 @@ func (a *applier) pairMeta(uid uint32, key, flags string) state.Pair {
 	} else if rm, ok := a.w.remoteMeta[uid]; ok {
 		p.Size, p.MessageID = rm.Size, rm.MessageID
 	}
-	for _, old := range a.w.pairs {
+	olds, err := a.w.metaPairs(a.ctx, a.o.DB)
+	if err != nil {
+		olds = a.w.pairs // loaded ahead by newApplier where it matters
+	}
+	for _, old := range olds {
 		if (old.UID == uid && uid != 0 && !a.w.in.UIDValidityChanged) || (old.Key == key && key != "") {
 			if p.Fingerprint == "" {
 				p.Fingerprint = old.Fingerprint

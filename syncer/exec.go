@@ -128,7 +128,13 @@ type work struct {
 	late     *committer // records the final outcomes (nil: execute does)
 	lateErr  error      // the late record's error
 	gathered bool       // gatherAhead gathered the server side
-	ahead    localLook  // the local look, with a changed folder's messages and pairs
+	// briefPairs: pairs lack their meta (state.DB.PairsBrief); metaPairs
+	// loads it once when an outcome to record needs it
+	briefPairs bool
+	metaOnce   sync.Once
+	meta       []state.Pair
+	metaErr    error
+	ahead      localLook // the local look, with a changed folder's messages and pairs
 	// rescan: this run left local messages the state does not pair
 	// (uploads without APPENDUID): the next run must list the folder.
 	rescan   bool
@@ -398,6 +404,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var ins []FolderInput
 	var planned []*work
 	for _, w := range barrier {
+		if w.err == nil && w.briefPairs {
+			// a move is matched by the fingerprint of the pair gone
+			var pairs []state.Pair
+			if pairs, w.err = w.metaPairs(ctx, o.DB); w.err == nil {
+				w.pairs, w.in.Pairs, w.briefPairs = pairs, pairs, false
+			}
+		}
 		if w.err != nil {
 			continue
 		}
@@ -948,7 +961,7 @@ func lookLocal(ctx context.Context, db *state.DB, lf *maildir.Folder, st *state.
 			l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
 			break
 		}
-		pairs, err := db.Pairs(ctx, st.ID)
+		pairs, err := db.PairsBrief(ctx, st.ID) // the meta is loaded if needed (metaPairs)
 		if err != nil {
 			l.err = err
 			return l
@@ -1098,7 +1111,8 @@ func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 		return nil
 	}
 	pairs := w.ahead.pairs
-	if pairs == nil || w.createLocal {
+	w.briefPairs = pairs != nil && !w.createLocal
+	if !w.briefPairs {
 		var err error
 		if pairs, err = o.DB.Pairs(ctx, st.ID); err != nil {
 			return err
@@ -1143,6 +1157,17 @@ func setLocal(w *work, msgs map[string]maildir.Message, warns []string, res *Res
 	for k, m := range msgs {
 		w.in.Local[k] = Local{Key: k, Flags: m.Flags}
 	}
+}
+
+// metaPairs returns the folder's pairs with their meta (size,
+// fingerprint, Message-ID): w.pairs, or, when those are brief, all of them
+// read once from the state.
+func (w *work) metaPairs(ctx context.Context, db *state.DB) ([]state.Pair, error) {
+	if !w.briefPairs {
+		return w.pairs, nil
+	}
+	w.metaOnce.Do(func() { w.meta, w.metaErr = db.Pairs(ctx, w.st.ID) })
+	return w.meta, w.metaErr
 }
 
 // moveRoles tells whether a folder can take part in a local move between

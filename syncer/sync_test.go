@@ -854,3 +854,61 @@ func TestNextSelectThenRefetch(t *testing.T) {
 		t.Errorf("A %d, B %d messages", len(snap["A"]), len(snap["B"]))
 	}
 }
+
+// TestBriefPairsKeepMeta: a run that read a changed folder's pairs without
+// their meta (size, fingerprint, Message-ID) still records every pair it
+// rewrites with that meta intact: a flag change in place, a tombstone.
+func TestBriefPairsKeepMeta(t *testing.T) {
+	e := newEnv(t, `expunge = "none"`)
+	for i := 0; i < 3; i++ {
+		e.d.Append(t, user, "INBOX", testserver.GenMessage(870, i, 400), imap.FlagSeen)
+	}
+	e.mustRun(t)
+	ctx := context.Background()
+	pairs := func() []state.Pair {
+		fs, err := e.db.Folders(ctx, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, err := e.db.Pairs(ctx, fs["INBOX"].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps
+	}
+	before := map[uint32]state.Pair{}
+	for _, p := range pairs() {
+		if p.Fingerprint == "" || p.MessageID == "" || p.Size == 0 {
+			t.Fatalf("after the first run, pair without meta: %+v", p)
+		}
+		before[p.UID] = p
+	}
+	files, _ := filepath.Glob(filepath.Join(e.root, "INBOX", "cur", "*:2,S"))
+	sort.Strings(files)
+	if err := os.Rename(files[0], strings.TrimSuffix(files[0], "S")+"FS"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(files[1]); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.mustRun(t); res.FlagsServer != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	after := pairs()
+	if len(after) != 3 {
+		t.Fatalf("%d pairs after, want 3 (one a tombstone)", len(after))
+	}
+	tomb := 0
+	for _, p := range after {
+		b := before[p.UID]
+		if p.Fingerprint != b.Fingerprint || p.MessageID != b.MessageID || p.Size != b.Size {
+			t.Errorf("pair uid %d lost its meta: %+v, was %+v", p.UID, p, b)
+		}
+		if p.Key == "" {
+			tomb++
+		}
+	}
+	if tomb != 1 {
+		t.Errorf("%d tombstones, want 1", tomb)
+	}
+}
