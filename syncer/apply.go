@@ -419,6 +419,21 @@ func (a *applier) beginIn(tx *state.Tx, groups map[Op][]Action) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// the fetches' intents, with the keys they will deliver under, in the
+	// same transaction (one less on the connection's way)
+	for i := range groups[OpFetch] {
+		k, err := a.o.Store.NewKey()
+		if err != nil {
+			return 0, err
+		}
+		groups[OpFetch][i].Key = k
+		act := groups[OpFetch][i]
+		e := &state.Entry{FolderID: a.w.st.ID, Op: string(OpFetch), UID: act.UID, Key: k}
+		if err := tx.AddJournal(e); err != nil {
+			return 0, err
+		}
+		a.ids[OpFetch] = append(a.ids[OpFetch], e.ID)
+	}
 	for _, op := range journaled {
 		for _, act := range groups[op] {
 			e := &state.Entry{FolderID: a.w.st.ID, Op: string(op), UID: act.UID, Key: act.Key}
@@ -967,30 +982,39 @@ func (a *applier) fetch(acts []Action) error {
 		a.w.listingOK = err == nil
 	}
 	batches := chunks(acts, fetchBatch)
+	ids := a.ids[OpFetch]
 	for i, batch := range batches {
 		a.lastBatch = i == len(batches)-1
-		if err := a.fetchBatch(batch); err != nil {
+		var bids []int64
+		if len(ids) == len(acts) { // journaled by begin
+			bids = ids[i*fetchBatch : i*fetchBatch+len(batch)]
+		}
+		if err := a.fetchBatch(batch, bids); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (a *applier) fetchBatch(acts []Action) error {
-	keys := map[uint32]string{}
+// fetchBatch fetches acts; ids are their journal entries when begin wrote
+// them (with the keys in acts), else the batch journals itself.
+func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 	want := map[uint32]Action{}
-	for i := range acts {
-		k, err := a.o.Store.NewKey()
-		if err != nil {
+	if ids == nil {
+		for i := range acts {
+			k, err := a.o.Store.NewKey()
+			if err != nil {
+				return err
+			}
+			acts[i].Key = k
+		}
+		var err error
+		if ids, err = a.journal("fetch", acts, nil); err != nil {
 			return err
 		}
-		acts[i].Key = k
-		keys[acts[i].UID] = k
-		want[acts[i].UID] = acts[i]
 	}
-	ids, err := a.journal("fetch", acts, nil)
-	if err != nil {
-		return err
+	for _, act := range acts {
+		want[act.UID] = act
 	}
 	failpoint.Hit("fetch.after-journal")
 	var (
