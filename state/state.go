@@ -237,34 +237,18 @@ type Pair struct {
 
 // Pairs loads every pair of a folder.
 func (d *DB) Pairs(ctx context.Context, folderID int64) ([]Pair, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT uid, key, flags, size, fingerprint, message_id FROM pair WHERE folder_id = ?`, folderID)
-	if err != nil {
-		return nil, fmt.Errorf("load pairs: %w", err)
-	}
-	defer rows.Close()
-	var out []Pair
-	for rows.Next() {
-		var p Pair
-		if err := rows.Scan(&p.UID, &p.Key, &p.Flags, &p.Size, &p.Fingerprint, &p.MessageID); err != nil {
-			return nil, fmt.Errorf("load pairs: %w", err)
-		}
-		out = append(out, p)
-	}
-	// ordered by UID then key (cheaper here than in SQLite)
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].UID != out[j].UID {
-			return out[i].UID < out[j].UID
-		}
-		return out[i].Key < out[j].Key
-	})
-	return out, rows.Err()
+	return d.pairs(ctx, `SELECT uid, key, flags, size, fingerprint, message_id FROM pair WHERE folder_id = ?`, folderID, true)
 }
 
 // PairsBrief loads every pair of a folder with its UID, key and flags only
 // (what a plan needs; Size, Fingerprint and MessageID stay empty), about
 // twice as fast as Pairs.
 func (d *DB) PairsBrief(ctx context.Context, folderID int64) ([]Pair, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT uid, key, flags FROM pair WHERE folder_id = ?`, folderID)
+	return d.pairs(ctx, `SELECT uid, key, flags FROM pair WHERE folder_id = ?`, folderID, false)
+}
+
+func (d *DB) pairs(ctx context.Context, query string, folderID int64, meta bool) ([]Pair, error) {
+	rows, err := d.db.QueryContext(ctx, query, folderID)
 	if err != nil {
 		return nil, fmt.Errorf("load pairs: %w", err)
 	}
@@ -272,11 +256,16 @@ func (d *DB) PairsBrief(ctx context.Context, folderID int64) ([]Pair, error) {
 	var out []Pair
 	for rows.Next() {
 		var p Pair
-		if err := rows.Scan(&p.UID, &p.Key, &p.Flags); err != nil {
+		dst := []any{&p.UID, &p.Key, &p.Flags}
+		if meta {
+			dst = append(dst, &p.Size, &p.Fingerprint, &p.MessageID)
+		}
+		if err := rows.Scan(dst...); err != nil {
 			return nil, fmt.Errorf("load pairs: %w", err)
 		}
 		out = append(out, p)
 	}
+	// ordered by UID then key (cheaper here than in SQLite)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].UID != out[j].UID {
 			return out[i].UID < out[j].UID

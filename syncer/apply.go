@@ -511,19 +511,7 @@ func (a *applier) reselect() error {
 		nx.preSel.Wait() // the connection's mailbox is nx's after it
 		nx.preSel, nx.preConn = nil, nil
 	}
-	sel, err := a.c.Select(a.w.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)}).Wait()
-	if err != nil {
-		return fmt.Errorf("select %q: %w", a.w.name, err)
-	}
-	want := a.w.st.UIDValidity
-	if a.w.sel != nil {
-		want = a.w.sel.UIDValidity
-	}
-	if want != 0 && sel.UIDValidity != want {
-		return fmt.Errorf("select %q: UIDVALIDITY changed during the run; the next run will re-match the folder", a.w.name)
-	}
-	a.w.execSel = sel
-	return nil
+	return a.selected(nil)
 }
 
 func (a *applier) selectRW() error {
@@ -535,6 +523,12 @@ func (a *applier) selectRW() error {
 	if mb := a.c.Mailbox(); pre == nil && mb != nil && mb.Name == a.w.name && (a.w.sel != nil || a.w.execSel != nil) {
 		return nil
 	}
+	return a.selected(pre)
+}
+
+// selected waits for pre (a SELECT of the folder sent ahead), or selects
+// the folder now, and checks that UIDVALIDITY is still the plan's.
+func (a *applier) selected(pre *imapclient.SelectCommand) error {
 	if pre == nil {
 		pre = a.c.Select(a.w.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)})
 	}
