@@ -26,12 +26,9 @@ type Listing struct {
 }
 
 func entryHash(isNew bool, name string) (uint64, uint64) {
-	h := sha256.New()
-	io.WriteString(h, subdir(isNew))
-	h.Write([]byte{'/'})
-	io.WriteString(h, name)
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
+	var buf [256]byte
+	b := append(append(buf[:0], subdir(isNew)...), '/')
+	sum := sha256.Sum256(append(b, name...))
 	return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
 }
 
