@@ -912,3 +912,33 @@ func TestBriefPairsKeepMeta(t *testing.T) {
 		t.Errorf("%d tombstones, want 1", tomb)
 	}
 }
+
+// TestServerConnectionLimit: a server that refuses connections beyond 2
+// per user: the extra logins (warm or not) fail, the folders go to the
+// connections that work, and the run converges without an error.
+func TestServerConnectionLimit(t *testing.T) {
+	d := testserver.StartDovecot(t, testserver.WithUser(user, pass), testserver.WithConfig("mail_max_userip_connections = 2"))
+	dir := t.TempDir()
+	e := &env{d: d, root: filepath.Join(dir, "mail")}
+	e.cfg, e.db = channelConfig(t, dir, d.IMAPPort, e.root, "max_connections = 4", "")
+	var folders []string
+	for fi := 0; fi < 8; fi++ {
+		f := fmt.Sprintf("F%d", fi)
+		folders = append(folders, f)
+		d.CreateFolder(t, user, f)
+		d.Append(t, user, f, testserver.GenMessage(int64(900+fi), 0, 400), imap.FlagSeen)
+	}
+	e.mustRun(t)
+	e.converged(t)
+	for fi, f := range folders {
+		d.Append(t, user, f, testserver.GenMessage(int64(950+fi), 0, 400))
+	}
+	res := e.mustRun(t)
+	if res.Fetched != len(folders) {
+		t.Errorf("fetched %d, want %d: %+v", res.Fetched, len(folders), res)
+	}
+	if !strings.Contains(e.trace.String(), "Maximum number of connections") {
+		t.Errorf("no login was refused; the test does not test the limit:\n%s", e.trace.String())
+	}
+	e.converged(t)
+}
