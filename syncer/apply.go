@@ -101,7 +101,11 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 		return nil
 	}
 	defer o.tracef("    %s applied", w.name)
-	return a.flush(true)
+	if err := a.flush(true); err != nil {
+		return err
+	}
+	w.release()
+	return nil
 }
 
 // committer records the outcomes of folders whose side effects are done,
@@ -168,6 +172,7 @@ func (c *committer) loop() {
 				a.w.lateErr = err
 			}
 			a.pending, a.doneIDs = nil, nil
+			a.w.release() // no retry follows a late record
 			a.o.tracef("    %s recorded", a.w.name)
 		}
 	}
@@ -267,6 +272,7 @@ func executeLocal(ctx context.Context, o Options, ws []*work, byName map[string]
 	})
 	for _, it := range items {
 		it.a.pending, it.a.doneIDs = nil, nil
+		it.a.w.release()
 		switch {
 		case it.err != nil:
 			it.a.w.err = it.err

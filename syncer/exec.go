@@ -67,7 +67,7 @@ type Result struct {
 	// pipeline (gatherAhead).
 	Pipelined int `json:"-"`
 
-	Plans     []FolderPlan `json:"-"`
+	Plans     []FolderPlan `json:"-"` // filled by a dry run
 	FolderOps []Action     `json:"-"`
 	mu        sync.Mutex
 }
@@ -429,12 +429,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
-	for _, w := range works {
-		if w.plan != nil {
-			res.Plans = append(res.Plans, *w.plan)
-		}
-	}
 	if o.DryRun {
+		for _, w := range works {
+			if w.plan != nil {
+				res.Plans = append(res.Plans, *w.plan)
+			}
+		}
 		for _, w := range works {
 			if w.err != nil {
 				res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", w.name, w.err))
@@ -684,11 +684,15 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn,
 		return c
 	}
 	workers := 0
+	// folders whose connection could not be taken back go to the first of
+	// the other workers
+	var rest []*work
 	for c, group := range affine {
 		if !p.take(c) {
 			for _, w := range group {
 				w.conn = nil
 			}
+			rest = append(rest, group...)
 			continue
 		}
 		workers++
@@ -699,16 +703,6 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn,
 				p.put(c, nil)
 			}
 		}(c, group)
-	}
-	// folders whose connection could not be taken back go to the shared
-	// workers too
-	var rest []*work
-	for _, group := range affine {
-		for _, w := range group {
-			if w.conn == nil {
-				rest = append(rest, w)
-			}
-		}
 	}
 	for i := workers; i < n || (len(rest) > 0 && i == workers); i++ {
 		wg.Add(1)
@@ -1156,6 +1150,18 @@ func setLocal(w *work, msgs map[string]maildir.Message, warns []string, res *Res
 	w.in.Local = make(map[string]Local, len(msgs))
 	for k, m := range msgs {
 		w.in.Local[k] = Local{Key: k, Flags: m.Flags}
+	}
+}
+
+// release drops what a folder's sync held in memory (its listings, pairs
+// and plan) once the outcome is recorded and nothing retries it: a big
+// account is not held whole until the end of the run.
+func (w *work) release() {
+	w.in = FolderInput{Name: w.name}
+	w.pairs, w.msgs, w.localInfo, w.remoteMeta, w.meta = nil, nil, nil, nil, nil
+	w.ahead = localLook{}
+	if w.plan != nil {
+		w.plan = &FolderPlan{Name: w.plan.Name, Blocked: w.plan.Blocked}
 	}
 }
 
