@@ -754,8 +754,9 @@ func (p *connPool) take(c *imapconn.Conn) bool {
 	return false
 }
 
-// aside applies plans that need no connection in the background, a few at
-// a time, while the connections go on with other folders.
+// aside runs folders' work that needs no connection in the background, a
+// few at a time (while the connections go on with other folders); wait
+// records their errors.
 type aside struct {
 	wg   sync.WaitGroup
 	sem  chan struct{}
@@ -801,20 +802,13 @@ func (a *aside) wait() {
 }
 
 // local runs fn over works that need no connection, a few at a time (their
-// cost is fsyncs, which overlap).
+// cost is fsyncs and reads, which overlap), and waits for them.
 func local(ws []*work, fn func(*work) error) {
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
+	lx := newAside()
 	for _, w := range ws {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(w *work) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			w.err = fn(w)
-		}(w)
+		lx.run(w, func() error { return fn(w) })
 	}
-	wg.Wait()
+	lx.wait()
 }
 
 // ---- phase 1 ----
@@ -852,7 +846,7 @@ func prepare(ctx context.Context, o Options, w *work, looks map[string]localLook
 	w.in = FolderInput{Name: w.name}
 	look, ok := looks[w.name]
 	if !ok || look.path != w.local.Path() {
-		look = lookLocal(ctx, nil, w.local, st)
+		look = lookLocal(ctx, o.DB, w.local, st)
 	}
 	if look.err != nil {
 		return look.err
@@ -895,8 +889,8 @@ type localLook struct {
 // lookLocal tells whether a folder changed locally since the last sync:
 // unchanged mtimes say so at once; moved ones (maybe by our own renames
 // of the last run) are checked against the saved listing, read after them.
-// With db, a folder that changed is also scanned and its pairs loaded, for
-// the plan (a look in the background, while the server is slow to answer).
+// A folder that changed is also scanned and its pairs loaded, for the plan
+// (startLooks does this in the background, while the server answers).
 func lookLocal(ctx context.Context, db *state.DB, lf *maildir.Folder, st *state.Folder) localLook {
 	l := localLook{path: lf.Path()}
 	if !lf.Exists() {
@@ -919,20 +913,6 @@ func lookLocal(ctx context.Context, db *state.DB, lf *maildir.Folder, st *state.
 	case st.SyncedAt > 0 && cm == st.CurMTime && nm == st.NewMTime && cm != 0:
 		l.unchanged = true
 		l.listing, l.listingOK = saved, savedOK
-	case st.SyncedAt > 0 && db == nil:
-		if !savedOK {
-			break
-		}
-		ls, err := lf.ReadListing()
-		if err != nil {
-			l.err = err
-			return l
-		}
-		l.listing, l.listingOK = ls, true
-		if ls == saved {
-			l.unchanged = true
-			l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
-		}
 	case st.SyncedAt > 0:
 		// The names are hashed first and parsed only if they differ from
 		// the saved listing: after our own changes of the last run they

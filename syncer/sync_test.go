@@ -36,10 +36,17 @@ type env struct {
 
 func newEnv(t *testing.T, extra string) *env {
 	t.Helper()
-	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
+	return newEnvWith(t, "", extra)
+}
+
+// newEnvWith is newEnv with keys of the account (imapExtra) too, and
+// options of the Dovecot.
+func newEnvWith(t *testing.T, imapExtra, channelExtra string, opts ...testserver.Option) *env {
+	t.Helper()
+	d := testserver.StartDovecot(t, append([]testserver.Option{testserver.WithUser(user, pass)}, opts...)...)
 	dir := t.TempDir()
 	e := &env{d: d, root: filepath.Join(dir, "mail")}
-	e.cfg, e.db = channelConfig(t, dir, d.IMAPPort, e.root, "", extra)
+	e.cfg, e.db = channelConfig(t, dir, d.IMAPPort, e.root, imapExtra, channelExtra)
 	return e
 }
 
@@ -731,10 +738,8 @@ func TestServerChangeDuringRun(t *testing.T) {
 // to push to goes out right behind the previous folder's STOREs and UID
 // EXPUNGE (no round trip of its own), and every folder converges.
 func TestNextSelectPipelined(t *testing.T) {
-	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
-	dir := t.TempDir()
-	e := &env{d: d, root: filepath.Join(dir, "mail")}
-	e.cfg, e.db = channelConfig(t, dir, d.IMAPPort, e.root, "max_connections = 1", "")
+	e := newEnvWith(t, "max_connections = 1", "")
+	d := e.d
 	folders := []string{"A", "B", "C", "D"}
 	for fi, f := range folders {
 		d.CreateFolder(t, user, f)
@@ -797,10 +802,8 @@ func TestNextSelectPipelined(t *testing.T) {
 // was expunged meanwhile): the folder is selected again for the second
 // try, and the next folder selects anew before it writes anything.
 func TestNextSelectThenRefetch(t *testing.T) {
-	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
-	dir := t.TempDir()
-	e := &env{d: d, root: filepath.Join(dir, "mail")}
-	e.cfg, e.db = channelConfig(t, dir, d.IMAPPort, e.root, "max_connections = 1", "")
+	e := newEnvWith(t, "max_connections = 1", "")
+	d := e.d
 	for fi, f := range []string{"A", "B"} {
 		d.CreateFolder(t, user, f)
 		for i := 0; i < 3; i++ {
@@ -917,10 +920,8 @@ func TestBriefPairsKeepMeta(t *testing.T) {
 // per user: the extra logins (warm or not) fail, the folders go to the
 // connections that work, and the run converges without an error.
 func TestServerConnectionLimit(t *testing.T) {
-	d := testserver.StartDovecot(t, testserver.WithUser(user, pass), testserver.WithConfig("mail_max_userip_connections = 2"))
-	dir := t.TempDir()
-	e := &env{d: d, root: filepath.Join(dir, "mail")}
-	e.cfg, e.db = channelConfig(t, dir, d.IMAPPort, e.root, "max_connections = 4", "")
+	e := newEnvWith(t, "max_connections = 4", "", testserver.WithConfig("mail_max_userip_connections = 2"))
+	d := e.d
 	var folders []string
 	for fi := 0; fi < 8; fi++ {
 		f := fmt.Sprintf("F%d", fi)

@@ -17,29 +17,9 @@ func mutateLocal(root string, frac float64, deletions int, r *rand.Rand) (int, i
 	type file struct{ dir, sub, name string }
 	var files []file
 	folderSize := map[string]int{}
-	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		base := d.Name()
-		if path != root && (base == "cur" || base == "new" || base == "tmp" || strings.HasPrefix(base, ".")) {
-			return filepath.SkipDir
-		}
-		for _, sub := range []string{"cur", "new"} {
-			ents, err := os.ReadDir(filepath.Join(path, sub))
-			if err != nil {
-				continue
-			}
-			for _, e := range ents {
-				if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-					files = append(files, file{path, sub, e.Name()})
-					folderSize[path]++
-				}
-			}
-		}
+	err := walkMaildir(root, func(string) error { return nil }, func(dir, sub string, e os.DirEntry) error {
+		files = append(files, file{dir, sub, e.Name()})
+		folderSize[dir]++
 		return nil
 	})
 	if err != nil {

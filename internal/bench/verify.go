@@ -136,12 +136,11 @@ func messageID(hdr []byte) string {
 	return ""
 }
 
-// localView scans a Maildir tree: every directory with a cur/ is a folder,
-// named by its path below root ('/'-separated; mUTF-7 names decoded).
-func localView(root string) (*view, error) {
-	v := newView()
-	buf := make([]byte, 16<<10)
-	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+// walkMaildir visits a Maildir tree: folder for every directory with a
+// cur/ (its path), then file for every message file (not hidden) in its
+// cur/ and new/.
+func walkMaildir(root string, folder func(dir string) error, file func(dir, sub string, e os.DirEntry) error) error {
+	return filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -155,16 +154,8 @@ func localView(root string) (*view, error) {
 		if st, err := os.Stat(filepath.Join(path, "cur")); err != nil || !st.IsDir() {
 			return nil
 		}
-		rel, _ := filepath.Rel(root, path)
-		name := filepath.ToSlash(rel)
-		if dec, ok := decodeMUTF7(name); ok {
-			name = dec
-		}
-		if strings.EqualFold(name, "INBOX") {
-			name = "INBOX"
-		}
-		if _, ok := v.counts[name]; !ok {
-			v.counts[name] = 0
+		if err := folder(path); err != nil {
+			return err
 		}
 		for _, sub := range []string{"cur", "new"} {
 			ents, err := os.ReadDir(filepath.Join(path, sub))
@@ -175,18 +166,47 @@ func localView(root string) (*view, error) {
 				if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 					continue
 				}
-				f, err := os.Open(filepath.Join(path, sub, e.Name()))
-				if err != nil {
+				if err := file(path, sub, e); err != nil {
 					return err
 				}
-				n, err := io.ReadFull(f, buf)
-				f.Close()
-				if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-					return err
-				}
-				v.add(name, messageID(buf[:n]), fileFlags(e.Name()))
 			}
 		}
+		return nil
+	})
+}
+
+// localView scans a Maildir tree: every directory with a cur/ is a folder,
+// named by its path below root ('/'-separated; mUTF-7 names decoded).
+func localView(root string) (*view, error) {
+	v := newView()
+	buf := make([]byte, 16<<10)
+	nameOf := func(dir string) string {
+		rel, _ := filepath.Rel(root, dir)
+		name := filepath.ToSlash(rel)
+		if dec, ok := decodeMUTF7(name); ok {
+			name = dec
+		}
+		if strings.EqualFold(name, "INBOX") {
+			name = "INBOX"
+		}
+		return name
+	}
+	err := walkMaildir(root, func(dir string) error {
+		if name := nameOf(dir); !hasKey(v.counts, name) {
+			v.counts[name] = 0 // an empty folder counts too
+		}
+		return nil
+	}, func(dir, sub string, e os.DirEntry) error {
+		f, err := os.Open(filepath.Join(dir, sub, e.Name()))
+		if err != nil {
+			return err
+		}
+		n, err := io.ReadFull(f, buf)
+		f.Close()
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			return err
+		}
+		v.add(nameOf(dir), messageID(buf[:n]), fileFlags(e.Name()))
 		return nil
 	})
 	return v, err
@@ -294,4 +314,9 @@ func decodeMUTF7(s string) (string, bool) {
 		b.WriteString(string(utf16.Decode(u)))
 	}
 	return b.String(), true
+}
+
+func hasKey[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
 }
