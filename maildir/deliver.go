@@ -80,6 +80,8 @@ type Delivery struct {
 	size   int64
 	err    error // first write error
 	closed bool
+	synced bool // Sync made the content durable and closed the file
+	fi     os.FileInfo
 }
 
 // NewDelivery starts a delivery: it creates tmp/<key> exclusively.
@@ -143,6 +145,52 @@ func (d *Delivery) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// Sync makes the content durable while the message is still in tmp/ (where
+// no reader takes it for a message) and closes the file: Commit then only
+// renames it. Deliveries written one after another can be synced together,
+// each in its own goroutine.
+func (d *Delivery) Sync() error {
+	if d.closed || d.synced {
+		return errors.New("maildir: sync after commit, abort or sync")
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if err := d.syncClose(); err != nil {
+		d.err = fmt.Errorf("maildir: deliver into %s: %w", d.f.path, err)
+		return d.err
+	}
+	return nil
+}
+
+func (d *Delivery) syncClose() error {
+	if !d.o.MTime.IsZero() {
+		if err := os.Chtimes(d.tmp, time.Time{}, d.o.MTime); err != nil {
+			return err
+		}
+	}
+	if err := d.file.Sync(); err != nil {
+		return err
+	}
+	fi, err := d.file.Stat()
+	if err != nil {
+		return err
+	}
+	d.synced, d.fi = true, fi
+	return d.file.Close()
+}
+
+// SetFlags changes the flags the message gets at Commit: "" delivers it
+// into new/, anything else into cur/ with those flags.
+func (d *Delivery) SetFlags(flags string) error {
+	if err := checkFlags(flags); err != nil {
+		return fmt.Errorf("maildir: deliver into %s: %w", d.f.path, err)
+	}
+	d.o.Flags = NormalizeFlags(flags)
+	d.o.New = d.o.Flags == ""
+	return nil
+}
+
 // Abort discards the delivery and removes the tmp file. It is a no-op after
 // Commit or Abort.
 func (d *Delivery) Abort() error {
@@ -150,7 +198,9 @@ func (d *Delivery) Abort() error {
 		return nil
 	}
 	d.closed = true
-	d.file.Close()
+	if !d.synced {
+		d.file.Close()
+	}
 	if err := os.Remove(d.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("maildir: abort delivery %s: %w", d.tmp, err)
 	}
@@ -176,21 +226,12 @@ func (d *Delivery) commit() (Message, error) {
 	if d.err != nil {
 		return Message{}, d.err
 	}
-	if !d.o.MTime.IsZero() {
-		if err := os.Chtimes(d.tmp, time.Time{}, d.o.MTime); err != nil {
+	if !d.synced {
+		if err := d.syncClose(); err != nil {
 			return Message{}, err
 		}
 	}
-	if err := d.file.Sync(); err != nil {
-		return Message{}, err
-	}
-	fi, err := d.file.Stat()
-	if err != nil {
-		return Message{}, err
-	}
-	if err := d.file.Close(); err != nil {
-		return Message{}, err
-	}
+	fi := d.fi
 	m := Message{Key: d.key, Flags: d.o.Flags, New: d.o.New, Name: d.key, Size: fi.Size(), MTime: fi.ModTime()}
 	if !d.o.New {
 		m.Name = curName(d.key, d.o.Flags, "")

@@ -222,6 +222,68 @@ func TestDeliveryStreaming(t *testing.T) {
 	}
 }
 
+// TestDeliverySyncThenCommit: a delivery synced while in tmp/ (Sync) and
+// given its flags afterwards (SetFlags) lands under the name of those
+// flags, whole; an aborted synced delivery leaves nothing.
+func TestDeliverySyncThenCommit(t *testing.T) {
+	for _, tc := range []struct {
+		start, flags string
+		want         string // the subdirectory and name suffix
+	}{
+		{"", "", "new/"},
+		{"", "FS", "cur/:2,FS"},
+		{"S", "", "new/"},
+		{"S", "RS", "cur/:2,RS"},
+	} {
+		t.Run(tc.start+"->"+tc.flags, func(t *testing.T) {
+			f := newFolder(t, Verbatim, "INBOX")
+			d, err := f.NewDelivery(DeliverOpts{Flags: tc.start, New: tc.start == "", NoDirSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(d, "body")
+			if err := d.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Sync(); err == nil {
+				t.Error("second Sync: want an error")
+			}
+			if got := listDir(t, f); !reflect.DeepEqual(got, []string{"tmp/" + d.Key()}) {
+				t.Errorf("after Sync: %q", got)
+			}
+			if err := d.SetFlags(tc.flags); err != nil {
+				t.Fatal(err)
+			}
+			m, err := d.Commit()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub, suffix, _ := strings.Cut(tc.want, "/")
+			if got := listDir(t, f); !reflect.DeepEqual(got, []string{sub + "/" + d.Key() + suffix}) {
+				t.Errorf("after Commit: %q, want %s", got, tc.want)
+			}
+			if data, _ := os.ReadFile(m.Path(f)); string(data) != "body" || m.Size != 4 {
+				t.Errorf("content %q, size %d", data, m.Size)
+			}
+		})
+	}
+	f := newFolder(t, Verbatim, "INBOX")
+	d, _ := f.NewDelivery(DeliverOpts{New: true})
+	io.WriteString(d, "gone")
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetFlags("bad flags"); err == nil {
+		t.Error("SetFlags with invalid flags: want an error")
+	}
+	if err := d.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if got := listDir(t, f); len(got) != 0 {
+		t.Errorf("after Abort: %q", got)
+	}
+}
+
 func TestScan(t *testing.T) {
 	f := newFolder(t, Verbatim, "INBOX")
 	files := map[string]string{

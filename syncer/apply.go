@@ -78,9 +78,13 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 		return err
 	}
 	a.asyncTail = w.late != nil
+	serverFetch := false
+	for _, act := range groups[OpFetch] {
+		serverFetch = serverFetch || !w.isPrefetched(act)
+	}
 	switch {
 	case c == nil || len(groups[OpAppend])+len(groups[OpMove]) > 0:
-	case len(groups[OpFetch]) > 0:
+	case serverFetch:
 		a.lastOp = OpFetch
 	case len(groups[OpExpunge]) > 0:
 		if c.Caps.Has(imap.CapUIDPlus) || c.Caps.Has(imap.CapIMAP4rev2) {
@@ -314,8 +318,10 @@ func newApplier(ctx context.Context, c *imapconn.Conn, o Options, w *work, byNam
 		}
 		groups[act.Op] = append(groups[act.Op], act)
 		switch act.Op {
-		case OpExpunge, OpMove, OpStoreFlags, OpFetch, OpAppend:
+		case OpExpunge, OpMove, OpStoreFlags, OpAppend:
 			needServer = true
+		case OpFetch:
+			needServer = needServer || !w.isPrefetched(act)
 		}
 	}
 	if needServer {
@@ -427,10 +433,15 @@ func (a *applier) beginIn(tx *state.Tx, groups map[Op][]Action) (int, error) {
 	}
 	// the fetches' intents, with the keys they will deliver under, in the
 	// same transaction (one less on the connection's way)
-	for i := range groups[OpFetch] {
-		k, err := a.o.Store.NewKey()
-		if err != nil {
-			return 0, err
+	for i, act := range groups[OpFetch] {
+		var k string
+		if p := a.w.pre[act.UID]; p != nil {
+			k = p.key // delivered under the key it has in tmp/
+		} else {
+			var err error
+			if k, err = a.o.Store.NewKey(); err != nil {
+				return 0, err
+			}
 		}
 		groups[OpFetch][i].Key = k
 		act := groups[OpFetch][i]
@@ -497,7 +508,7 @@ func (a *applier) flushIn(tx *state.Tx, final bool) error {
 // next folder still checks UIDVALIDITY before it changes anything.
 func (a *applier) sendNext(step Op) {
 	nx := a.w.next
-	if step != a.lastOp || (step == OpFetch && !a.lastBatch) || nx == nil || nx.plan == nil || nx.plan.Blocked != "" || !needsServer(nx.plan) || nx.preSel != nil {
+	if step != a.lastOp || (step == OpFetch && !a.lastBatch) || nx == nil || nx.plan == nil || nx.plan.Blocked != "" || !needsServer(nx) || nx.preSel != nil {
 		return
 	}
 	nx.preSel = a.c.Select(nx.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)})
@@ -981,8 +992,29 @@ func (a *applier) fetch(acts []Action) error {
 		a.w.listing, err = lf.ReadListing()
 		a.w.listingOK = err == nil
 	}
-	batches := chunks(acts, fetchBatch)
 	ids := a.ids[OpFetch]
+	if len(a.w.pre) > 0 && len(ids) == len(acts) {
+		// the prefetched bodies first: a rename each
+		var pre, rest []Action
+		var preIDs, restIDs []int64
+		for i, act := range acts {
+			if a.w.isPrefetched(act) {
+				pre, preIDs = append(pre, act), append(preIDs, ids[i])
+			} else {
+				rest, restIDs = append(rest, act), append(restIDs, ids[i])
+			}
+		}
+		if len(pre) > 0 {
+			if err := a.linkPrefetched(pre, preIDs); err != nil {
+				return err
+			}
+			acts, ids = rest, restIDs
+		}
+	}
+	if len(acts) > 0 && a.c == nil {
+		return fmt.Errorf("%s: fetching needs the server but no connection was given", a.w.name)
+	}
+	batches := chunks(acts, fetchBatch)
 	for i, batch := range batches {
 		a.lastBatch = i == len(batches)-1
 		var bids []int64
@@ -1174,13 +1206,19 @@ var errBodyRead = errors.New("body not received whole")
 
 // deliver streams one body into tmp/ (not yet committed).
 func (a *applier) deliver(act Action, body io.Reader) (delivered, error) {
+	return deliverBody(a.w.local, act, body)
+}
+
+// deliverBody streams the body of act's message into tmp/ of lf, under
+// act's key, to be committed with act's flags.
+func deliverBody(lf *maildir.Folder, act Action, body io.Reader) (delivered, error) {
 	o := maildir.DeliverOpts{Key: act.Key, TrustKey: true, NoDirSync: true}
 	if act.Flags == "" {
 		o.New = true // unread and unflagged: new/, as a mail client expects
 	} else {
 		o.Flags = act.Flags
 	}
-	d, err := a.w.local.NewDelivery(o)
+	d, err := lf.NewDelivery(o)
 	if err != nil {
 		return delivered{}, err
 	}

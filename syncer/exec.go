@@ -66,6 +66,9 @@ type Result struct {
 	// Pipelined counts the folders whose server side was gathered in a
 	// pipeline (gatherAhead).
 	Pipelined int `json:"-"`
+	// Prefetched counts the new messages delivered from bodies read in
+	// that pipeline (a rename each, no fetch of their own).
+	Prefetched int `json:"-"`
 
 	Plans     []FolderPlan `json:"-"` // filled by a dry run
 	FolderOps []Action     `json:"-"`
@@ -135,6 +138,8 @@ type work struct {
 	meta       []state.Pair
 	metaErr    error
 	ahead      localLook // the local look, with a changed folder's messages and pairs
+	// pre: bodies of new messages prefetched into tmp/ by gatherAhead
+	pre map[uint32]*prefetched
 	// rescan: this run left local messages the state does not pair
 	// (uploads without APPENDUID): the next run must list the folder.
 	rescan   bool
@@ -162,6 +167,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	looks := startLooks(ctx, o, stFolders)
 	defer looks() // no look outlives the run
+	var works []*work
+	defer func() {
+		for _, w := range works {
+			w.dropPrefetched() // what no plan took, or a failed folder's
+		}
+	}()
 	var ahead <-chan listResult
 	c0, err := pool.dial(ctx, func(c *imapclient.Client) { ahead = startList(c) })
 	if err != nil {
@@ -226,7 +237,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for _, s := range sides {
 		all = append(all, *s)
 	}
-	var works []*work
 	for _, d := range PlanFolders(all, o.Channel.Create, o.Channel.Remove) {
 		if d.Action.Op != "" {
 			res.FolderOps = append(res.FolderOps, d.Action)
@@ -277,7 +287,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		busy := 0
 		for _, w := range changed {
 			st := w.st
-			if !w.in.LocalUnchanged || w.createLocal || w.createRemote || (w.rstat != nil && uint32(w.rstat.UIDNext) != st.UIDNext) {
+			newMail := w.rstat != nil && uint32(w.rstat.UIDNext) != st.UIDNext && !(pipelinable(w, condstore) && prefetchable(o, w))
+			if !w.in.LocalUnchanged || w.createLocal || w.createRemote || newMail {
 				busy++
 			}
 		}
@@ -320,7 +331,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		case w.in.RemoteUnchanged && !w.createRemote:
 			fp := PlanFolder(w.in, policy)
 			w.plan = &fp
-			if needsServer(w.plan) {
+			if needsServer(w) {
 				direct = append(direct, w)
 			} else {
 				localDirect = append(localDirect, w)
@@ -346,7 +357,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if w.gathered && w.plan == nil {
 			fp := PlanFolder(w.in, policy)
 			w.plan = &fp
-			if !needsServer(w.plan) {
+			if !needsServer(w) {
 				localDirect = append(localDirect, w)
 				continue
 			}
@@ -374,7 +385,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if o.DryRun {
 			return nil
 		}
-		if !needsServer(w.plan) {
+		if !needsServer(w) {
 			// local changes only: applied aside, the connection moves on
 			lx.run(w, func() error { return execute(ctx, nil, o, w, byName, res) })
 			return nil
@@ -444,7 +455,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	var withServer, localOnly []*work
 	for _, w := range planned {
-		if needsServer(w.plan) {
+		if needsServer(w) {
 			withServer = append(withServer, w)
 		} else {
 			localOnly = append(localOnly, w)
@@ -1009,10 +1020,16 @@ func gatherAhead(ctx context.Context, pool *connPool, o Options, ws []*work, res
 	var broken error
 	for i, w := range ws {
 		for ; sent < len(ws) && sent <= i+pipelineDepth; sent++ {
-			asks[sent] = askRemote(c, o, ws[sent], true)
+			asks[sent] = askRemote(c, o, ws[sent], true, prefetchable(o, ws[sent]))
 		}
 		last := i == len(ws)-1
 		err := finishRemote(c, o, w, asks[i], true, last, res)
+		if r := asks[i].pre; r != nil {
+			r.take(w, (err == nil || errors.Is(err, errRedo)) && !w.in.UIDValidityChanged)
+			if err == nil && isConnError(r.err) {
+				err = r.err
+			}
+		}
 		if err == nil {
 			err = matchContent(c, o, w, last)
 		}
@@ -1140,6 +1157,7 @@ func (w *work) release() {
 	w.in = FolderInput{Name: w.name}
 	w.pairs, w.msgs, w.localInfo, w.remoteMeta, w.meta = nil, nil, nil, nil, nil
 	w.ahead = localLook{}
+	w.dropPrefetched()
 	if w.plan != nil {
 		w.plan = &FolderPlan{Name: w.plan.Name, Blocked: w.plan.Blocked}
 	}
@@ -1203,23 +1221,36 @@ func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Resu
 }
 
 func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool, res *Result) error {
-	return finishRemote(c, o, w, askRemote(c, o, w, condstore), condstore, true, res)
+	return finishRemote(c, o, w, askRemote(c, o, w, condstore, false), condstore, true, res)
 }
 
-// remoteAsk is a folder's SELECT and flag FETCH, sent without waiting.
+// remoteAsk is a folder's SELECT and flag FETCH, sent without waiting, and
+// maybe the prefetch of its new messages.
 type remoteAsk struct {
 	sel   *imapclient.SelectCommand
 	ahead *imapclient.FetchCommand
+	pre   *prefetchRun
 }
 
 // askRemote sends SELECT and, in the same round trip, the flag changes
-// since the last sync (they count only if UIDVALIDITY is unchanged).
-func askRemote(c *imapconn.Conn, o Options, w *work, condstore bool) remoteAsk {
+// since the last sync (they count only if UIDVALIDITY is unchanged). With
+// prefetch, the messages new since then are asked with their bodies
+// (startPrefetch), the flag changes only below them: the two sets must not
+// overlap, or the client could hand a body to the flag FETCH.
+func askRemote(c *imapconn.Conn, o Options, w *work, condstore, prefetch bool) remoteAsk {
 	st := w.st
 	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
 	a := remoteAsk{sel: c.Select(w.name, &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore})}
 	if condstore && st.HighestModSeq != 0 && st.SyncedAt > 0 {
-		a.ahead = sendFetchFlags(c, all, st.HighestModSeq, false)
+		switch {
+		case !prefetch:
+			a.ahead = sendFetchFlags(c, all, st.HighestModSeq, false)
+		case st.UIDNext > 1:
+			a.ahead = sendFetchFlags(c, imap.UIDSet{imap.UIDRange{Start: 1, Stop: imap.UID(st.UIDNext - 1)}}, st.HighestModSeq, false)
+		}
+		if prefetch {
+			a.pre = startPrefetch(c, o, w)
+		}
 	}
 	return a
 }
@@ -1275,6 +1306,19 @@ func finishRemote(c *imapconn.Conn, o Options, w *work, ask remoteAsk, condstore
 			return fmt.Errorf("%q: %w", w.name, err)
 		}
 		changed = fl
+	}
+	if ask.pre != nil {
+		// the new messages' flags came with their bodies
+		ask.pre.wait()
+		if ask.pre.err != nil && incremental {
+			return fmt.Errorf("%q: prefetch: %w", w.name, ask.pre.err)
+		}
+		if changed == nil {
+			changed = &flagListing{Flags: map[uint32]string{}}
+		}
+		for u, f := range ask.pre.flags {
+			changed.Flags[u] = f
+		}
 	}
 	if sel.NumMessages == 0 {
 		in.RemoteUIDs, in.RemoteFlags = map[uint32]bool{}, map[uint32]string{}
@@ -1555,15 +1599,21 @@ func removeFolder(ctx context.Context, c *imapconn.Conn, o Options, act Action, 
 	return tx.Commit()
 }
 
-// needsServer tells whether a plan sends anything to the server.
-func needsServer(fp *FolderPlan) bool {
+// needsServer tells whether a folder's plan sends anything to the server
+// (a fetch whose body is prefetched does not).
+func needsServer(w *work) bool {
+	fp := w.plan
 	if fp.Blocked != "" {
 		return false
 	}
 	for _, act := range fp.Actions {
 		switch act.Op {
-		case OpExpunge, OpMove, OpStoreFlags, OpFetch, OpAppend:
+		case OpExpunge, OpMove, OpStoreFlags, OpAppend:
 			return true
+		case OpFetch:
+			if !w.isPrefetched(act) {
+				return true
+			}
 		}
 	}
 	return false

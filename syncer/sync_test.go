@@ -933,13 +933,100 @@ func TestServerConnectionLimit(t *testing.T) {
 	e.converged(t)
 	for fi, f := range folders {
 		d.Append(t, user, f, testserver.GenMessage(int64(950+fi), 0, 400))
+		// a flag to push: the folder needs a connection of its own
+		// (new mail alone would be prefetched in the gather pipeline)
+		files, _ := filepath.Glob(filepath.Join(e.root, f, "cur", "*:2,S"))
+		if len(files) != 1 {
+			t.Fatalf("%s: %d files", f, len(files))
+		}
+		if err := os.Rename(files[0], strings.TrimSuffix(files[0], ":2,S")+":2,FS"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	res := e.mustRun(t)
-	if res.Fetched != len(folders) {
-		t.Errorf("fetched %d, want %d: %+v", res.Fetched, len(folders), res)
+	if res.Fetched != len(folders) || res.FlagsServer != len(folders) {
+		t.Errorf("fetched %d, flags to server %d, want %d each: %+v", res.Fetched, res.FlagsServer, len(folders), res)
 	}
 	if !strings.Contains(e.trace.String(), "Maximum number of connections") {
 		t.Errorf("no login was refused; the test does not test the limit:\n%s", e.trace.String())
+	}
+	e.converged(t)
+}
+
+// TestPrefetchNewMail: new server mail in folders gathered in the pipeline
+// comes with its bodies there (prefetched into tmp/, then renamed in): no
+// connection of its own, the flags as on the server, nothing left in
+// tmp/, and a prefetched body the plan does not take (the same message is
+// new locally too, so the two are linked) is removed, not delivered twice.
+// Mail that arrives after the LIST is not lost either.
+func TestPrefetchNewMail(t *testing.T) {
+	e := newEnv(t, "")
+	folders := []string{"A", "B", "C-match", "D-flags", "E-late", "F-quiet"}
+	uids := map[string][]imap.UID{}
+	for fi, f := range folders {
+		e.d.CreateFolder(t, user, f)
+		for i := 0; i < 3; i++ {
+			uids[f] = append(uids[f], e.d.Append(t, user, f, testserver.GenMessage(int64(1200+fi), i, 500), imap.FlagSeen))
+		}
+	}
+	e.mustRun(t)
+	e.converged(t)
+
+	e.d.Append(t, user, "A", testserver.GenMessage(1300, 0, 500))
+	e.d.Append(t, user, "A", testserver.GenMessage(1300, 1, 500), imap.FlagSeen, imap.FlagFlagged)
+	e.d.Append(t, user, "A", testserver.GenMessage(1300, 2, 500), imap.FlagSeen)
+	e.d.Append(t, user, "B", testserver.GenMessage(1301, 0, 500))
+	e.d.Append(t, user, "B", testserver.GenMessage(1301, 1, 70_000), imap.FlagAnswered)
+	both := testserver.GenMessage(1302, 0, 500)
+	e.d.Append(t, user, "C-match", both, imap.FlagSeen)
+	e.d.Append(t, user, "C-match", testserver.GenMessage(1302, 1, 500))
+	store, _ := maildir.Open(e.root, maildir.Verbatim)
+	lf, _ := store.Folder("C-match", '/')
+	if _, err := lf.Deliver(bytes.NewReader(both), maildir.DeliverOpts{Flags: "S"}); err != nil {
+		t.Fatal(err)
+	}
+	// a flag change below the new message: asked in a FETCH of its own
+	e.d.SetFlags(t, user, "D-flags", uids["D-flags"][1], imap.StoreFlagsAdd, imap.FlagFlagged)
+	e.d.Append(t, user, "D-flags", testserver.GenMessage(1303, 0, 500), imap.FlagDraft)
+	e.d.Append(t, user, "E-late", testserver.GenMessage(1304, 0, 500))
+
+	late := testserver.GenMessage(1304, 1, 500)
+	res, err := e.run(t, func(o *syncer.Options) {
+		o.Trace = func(format string, args ...any) {
+			if format == "listed" { // after LIST-STATUS, before the gather
+				e.d.Append(t, user, "E-late", late)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if res.Fetched != 9 || res.Linked != 1 || res.Appended != 0 || res.FlagsLocal != 1 {
+		t.Errorf("fetched %d linked %d appended %d flags to local %d, want 9, 1, 0, 1: %+v", res.Fetched, res.Linked, res.Appended, res.FlagsLocal, res)
+	}
+	// A 3, B 2, C 1 (the other is linked), D 1, E 1 (the late one is not
+	// among LIST-STATUS's new ones: it is fetched on its own)
+	if res.Prefetched != 8 {
+		t.Errorf("prefetched %d, want 8", res.Prefetched)
+	}
+	snap := e.converged(t)
+	want := map[string]int{"A": 6, "B": 5, "C-match": 5, "D-flags": 4, "E-late": 5, "F-quiet": 3}
+	for f, n := range want {
+		if len(snap[f]) != n {
+			t.Errorf("%s holds %d messages, want %d", f, len(snap[f]), n)
+		}
+		if left, _ := os.ReadDir(filepath.Join(e.root, f, "tmp")); len(left) > 0 {
+			t.Errorf("%s/tmp holds %d files after the run", f, len(left))
+		}
+	}
+	if n, _ := filepath.Glob(filepath.Join(e.root, "A", "new", "*")); len(n) != 1 {
+		t.Errorf("A/new holds %d messages, want the unread, unflagged one", len(n))
+	}
+	if n, _ := filepath.Glob(filepath.Join(e.root, "B", "cur", "*:2,R")); len(n) != 1 {
+		t.Errorf("B/cur holds %d answered unread messages, want 1", len(n))
+	}
+	if res = e.mustRun(t); res.Fetched+res.Appended+res.FlagsLocal+res.FlagsServer+res.DeletedLocal+res.Expunged+res.Linked != 0 {
+		t.Errorf("the run after did something: %+v", res)
 	}
 	e.converged(t)
 }

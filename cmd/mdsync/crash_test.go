@@ -164,6 +164,47 @@ func TestFailpointsLocalBatch(t *testing.T) {
 	}
 }
 
+// TestFailpointsPrefetch: new mail in several folders is prefetched into
+// tmp/ in the gather pipeline, then renamed in; a kill after the bodies
+// are read (nothing journaled yet) or after the renames of a folder
+// (journaled, not yet recorded) converges on the next run with every message
+// once.
+func TestFailpointsPrefetch(t *testing.T) {
+	d := testserver.StartDovecot(t)
+	for i, fp := range []string{"prefetch.after-read", "prefetch.after-read:2", "prefetch.after-link", "prefetch.after-link:2"} {
+		t.Run(fp, func(t *testing.T) {
+			a := newAccount(t, d, fmt.Sprintf("p%d", i))
+			want := map[string][]string{}
+			folders := []string{"INBOX", "Lists", "Work"}
+			for _, f := range folders {
+				if f != "INBOX" {
+					d.CreateFolder(t, a.user, f)
+				}
+				m := testserver.GenMessage(int64(800+i), 10*len(want), 600)
+				d.Append(t, a.user, f, m, imap.FlagSeen)
+				want[f] = append(want[f], sha(m))
+			}
+			a.mustSync(t)
+			a.assertConverged(t, want)
+			for fi, f := range folders {
+				for j := 0; j < 3; j++ {
+					m := testserver.GenMessage(int64(850+i), 10*fi+j, 600)
+					d.Append(t, a.user, f, m)
+					want[f] = append(want[f], sha(m))
+				}
+			}
+			if code, out := a.sync(t, fp); code != failpoint.ExitCode {
+				t.Fatalf("failpoint %s not reached: exit %d\n%s", fp, code, out)
+			}
+			a.mustSync(t)
+			a.assertConverged(t, want)
+			if out := a.mustSync(t); strings.TrimSpace(out) != "" {
+				t.Errorf("third run still did something: %s", out)
+			}
+		})
+	}
+}
+
 func TestFailpoints(t *testing.T) {
 	d := testserver.StartDovecot(t)
 	steps := []struct {
