@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -150,7 +151,7 @@ func (f *Folder) scanOnce(stat bool, unless *Listing) (msgs map[string]Message, 
 				return nil, l, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
 			}
 		}
-		if ents[i], err = os.ReadDir(dir); err != nil {
+		if ents[i], err = readDirUnsorted(dir); err != nil {
 			return nil, l, nil, false, fmt.Errorf("maildir: scan %s: %w", dir, err)
 		}
 		if !isNew {
@@ -169,7 +170,7 @@ func (f *Folder) scanOnce(stat bool, unless *Listing) (msgs map[string]Message, 
 	if unless != nil && l == *unless {
 		return nil, l, nil, stable, nil
 	}
-	msgs = map[string]Message{}
+	msgs = make(map[string]Message, len(ents[0])+len(ents[1]))
 	for i, isNew := range []bool{true, false} {
 		dir := f.sub(subdir(isNew))
 		for _, e := range ents[i] {
@@ -207,7 +208,20 @@ func (f *Folder) scanOnce(stat bool, unless *Listing) (msgs map[string]Message, 
 			msgs[key] = m
 		}
 	}
+	sort.Strings(warns) // the directory order is arbitrary
 	return msgs, l, warns, stable, nil
+}
+
+// readDirUnsorted is os.ReadDir without the sort by name (a scan keys
+// its messages in a map: the order is of no use, and sorting 20,000
+// names costs more than reading them).
+func readDirUnsorted(dir string) ([]os.DirEntry, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.ReadDir(-1)
 }
 
 // Lookup finds the message with the given key without a full scan: it reads

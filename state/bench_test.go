@@ -41,12 +41,14 @@ func BenchmarkSmallTx(b *testing.B) {
 	d, fs := benchDB(b)
 	n := 0
 	for b.Loop() {
-		f := fs[n%30]
+		i := n % 30
+		f := fs[i]
 		n++
 		tx, _ := d.Begin(ctx)
 		for u := 1; u <= 7; u++ {
-			if _, err := tx.SetPairFlags(f.ID, uint32(u*50), fmt.Sprintf("1795650944.M620021P12997Q6295R9549e%d-%d.vm", n%30, u*50), "FS"); err != nil {
-				b.Fatal(err)
+			ok, err := tx.SetPairFlags(f.ID, uint32(u*50), fmt.Sprintf("1795650944.M620021P12997Q6295R9549e%d-%d.vm", i, u*50), []string{"FS", "S"}[n%2])
+			if err != nil || !ok {
+				b.Fatal(ok, err)
 			}
 		}
 		tx.SaveFolder(f)

@@ -71,12 +71,14 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 	if err != nil {
 		return err
 	}
+	o.tracef("    %s selected", w.name)
 	// One transaction for what needs no side effect and for the intent of
 	// everything else; then the side effects; then one transaction for
 	// their outcomes and the folder's numbers.
 	if err := a.begin(groups); err != nil {
 		return err
 	}
+	o.tracef("    %s began", w.name)
 	a.asyncTail = w.late != nil
 	serverFetch := false
 	for _, act := range groups[OpFetch] {
@@ -100,6 +102,7 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 		}
 		return err
 	}
+	o.tracef("    %s steps done", w.name)
 	if w.late != nil { // recorded with other folders' outcomes
 		w.late.addAfter(a)
 		return nil

@@ -1424,10 +1424,10 @@ func matchContent(c *imapconn.Conn, o Options, w *work, selected bool) error {
 	if in.LocalUnchanged || in.Local == nil {
 		return nil
 	}
-	pairedK, pairedU := map[string]bool{}, map[uint32]bool{}
+	pairedK := make(map[string]bool, len(w.pairs))
 	if !in.UIDValidityChanged {
 		for _, p := range w.pairs {
-			pairedK[p.Key], pairedU[p.UID] = true, true
+			pairedK[p.Key] = true
 		}
 	}
 	var ul []string
@@ -1454,6 +1454,12 @@ func matchContent(c *imapconn.Conn, o Options, w *work, selected bool) error {
 	}
 	if in.RemoteUnchanged {
 		return nil
+	}
+	pairedU := make(map[uint32]bool, len(w.pairs))
+	if !in.UIDValidityChanged {
+		for _, p := range w.pairs {
+			pairedU[p.UID] = true
+		}
 	}
 	var ur []uint32
 	for u := range in.RemoteUIDs {

@@ -290,14 +290,25 @@ func Plan(ins []FolderInput, p Policy) []FolderPlan {
 	return plans
 }
 
+// sizeIf is n when cond holds, else 0 (a map's size hint).
+func sizeIf(cond bool, n int) int {
+	if cond {
+		return n
+	}
+	return 0
+}
+
 func planOne(in FolderInput, p Policy) FolderPlan {
 	fp := FolderPlan{Name: in.Name}
 	add := func(a Action) {
 		a.Folder = in.Name
 		fp.Actions = append(fp.Actions, a)
 	}
-	pairedKey := map[string]bool{}
-	pairedUID := map[uint32]bool{}
+	// which keys and UIDs the pairs hold: needed only to find what is new
+	// on a side that changed
+	keyNeeded, uidNeeded := !in.LocalUnchanged || len(in.Matches) > 0, !in.RemoteUnchanged || len(in.Matches) > 0
+	pairedKey := make(map[string]bool, sizeIf(keyNeeded, len(in.Pairs)))
+	pairedUID := make(map[uint32]bool, sizeIf(uidNeeded, len(in.Pairs)))
 	matchedUID := map[uint32]string{}
 	for k, u := range in.Matches {
 		matchedUID[u] = k
@@ -338,10 +349,10 @@ func planOne(in FolderInput, p Policy) FolderPlan {
 			pr.UID = u
 		}
 		uid := pr.UID
-		if pr.Key != "" {
+		if pr.Key != "" && keyNeeded {
 			pairedKey[pr.Key] = true
 		}
-		if uid != 0 {
+		if uid != 0 && uidNeeded {
 			pairedUID[uid] = true
 		}
 		l, lok := localOf(pr.Key, pr.Flags)
