@@ -140,6 +140,8 @@ type work struct {
 	ahead      localLook // the local look, with a changed folder's messages and pairs
 	// pre: bodies of new messages prefetched into tmp/ by gatherAhead
 	pre map[uint32]*prefetched
+	// aside: the plan needs no server and is applied by the batcher
+	aside bool
 	// rescan: this run left local messages the state does not pair
 	// (uploads without APPENDUID): the next run must list the folder.
 	rescan   bool
@@ -341,6 +343,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	lx := newAside()
+	// Plans that need no server are applied aside, in batches, from now
+	// on: those known already, then those of the folders gathered ahead.
+	lb := &batcher{run: func(ws []*work) { executeLocal(ctx, o, ws, byName, res) }}
+	isDirect := map[*work]bool{}
+	for _, w := range direct {
+		isDirect[w] = true
+	}
+	applyAside := func(w *work) {
+		if !o.DryRun {
+			w.aside = true
+			lb.add(w)
+		}
+	}
+	for _, w := range localDirect {
+		applyAside(w)
+	}
 	// The server side of every folder that needs only a SELECT and a FETCH
 	// CHANGEDSINCE is gathered first, pipelined on one connection; those
 	// whose plan then needs no server are applied aside at once.
@@ -350,22 +368,33 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			pipelined = append(pipelined, w)
 		}
 	}
-	gatherAhead(ctx, pool, o, pipelined, res)
+	gatherAhead(ctx, pool, o, pipelined, res, func(w *work) {
+		if !isDirect[w] {
+			return // planned with the others a move may join
+		}
+		fp := PlanFolder(w.in, policy)
+		w.plan = &fp
+		if !needsServer(w) {
+			localDirect = append(localDirect, w)
+			applyAside(w)
+		}
+	})
 	tr("gathered ahead %d", len(pipelined))
 	var rest []*work
 	for _, w := range direct {
+		if w.aside || (o.DryRun && w.plan != nil && !needsServer(w)) {
+			continue
+		}
 		if w.gathered && w.plan == nil {
 			fp := PlanFolder(w.in, policy)
 			w.plan = &fp
 			if !needsServer(w) {
 				localDirect = append(localDirect, w)
+				applyAside(w)
 				continue
 			}
 		}
 		rest = append(rest, w)
-	}
-	if !o.DryRun && len(localDirect) > 0 {
-		lx.runAll(func() { executeLocal(ctx, o, localDirect, byName, res) })
 	}
 	commits := &committer{}
 	for _, w := range rest {
@@ -393,6 +422,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return execute(ctx, c, o, w, byName, res)
 	})
 	lx.wait()
+	lb.wait()
 	commits.wait(rest)
 
 	tr("direct done (%d local, %d conn)", len(localDirect), len(direct))
@@ -790,6 +820,48 @@ func (a *aside) run(w *work, fn func() error) {
 	}()
 }
 
+// batcher applies, aside, the plans that need no server as they come
+// (executeLocal): while one batch runs, the next gathers the folders that
+// come meanwhile, so a gather pipeline's folders are applied while it
+// goes on, still several in each transaction.
+type batcher struct {
+	mu      sync.Mutex
+	queue   []*work
+	running bool
+	wg      sync.WaitGroup
+	run     func([]*work)
+}
+
+func (b *batcher) add(w *work) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.queue = append(b.queue, w)
+	if !b.running {
+		b.running = true
+		b.wg.Add(1)
+		go b.loop()
+	}
+}
+
+func (b *batcher) loop() {
+	defer b.wg.Done()
+	for {
+		b.mu.Lock()
+		ws := b.queue
+		b.queue = nil
+		if len(ws) == 0 {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		b.run(ws)
+	}
+}
+
+// wait waits for every plan added so far.
+func (b *batcher) wait() { b.wg.Wait() }
+
 // runAll runs fn, which records its folders' errors itself.
 func (a *aside) runAll(fn func()) {
 	a.wg.Add(1)
@@ -1007,7 +1079,7 @@ func pipelinable(w *work, condstore bool) bool {
 // selected (expunges to find, messages to match by content, a UIDVALIDITY
 // change), or whose commands failed, is left ungathered for gather; the
 // last one stays selected on the connection.
-func gatherAhead(ctx context.Context, pool *connPool, o Options, ws []*work, res *Result) {
+func gatherAhead(ctx context.Context, pool *connPool, o Options, ws []*work, res *Result, gathered func(*work)) {
 	if len(ws) < 2 {
 		return // nothing to overlap
 	}
@@ -1040,6 +1112,7 @@ func gatherAhead(ctx context.Context, pool *connPool, o Options, ws []*work, res
 			if last {
 				w.conn = c
 			}
+			gathered(w)
 		case errors.Is(err, errRedo):
 		case isConnError(err) && broken == nil:
 			broken = err
