@@ -105,8 +105,8 @@ type Bench struct {
 	popC   *Corpus
 	scaleC map[int]string
 	done   []string // sections finished
-	// floorSeq: the server floor user's HIGHESTMODSEQ per folder
-	floorSeq map[string]uint64
+	// floorSeq: what the server floor knew of each folder of its user
+	floorSeq map[string]floorMark
 }
 
 // floorUser holds a clone of the corpus on which the server floors of

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"time"
 
@@ -9,13 +10,21 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
+// floorMark is what the server floor knew of a folder at its last call.
+type floorMark struct {
+	modSeq  uint64
+	uidNext uint32
+}
+
 // serverFloor measures the least IMAP work any tool needs to learn what
-// changed on the server since prev (the HIGHESTMODSEQ of each folder at the
-// last call): connect and log in, one LIST-STATUS, then for each changed
-// folder SELECT (CONDSTORE) and UID FETCH 1:* (FLAGS) (CHANGEDSINCE),
-// every command pipelined on one connection. Nothing is written anywhere.
-// It returns the time taken and the folders' new HIGHESTMODSEQ.
-func (s *server) serverFloor(addr, user string, prev map[string]uint64) (time.Duration, map[string]uint64, error) {
+// changed on the server since prev (each folder's HIGHESTMODSEQ and
+// UIDNEXT at the last call) and to download the new messages: connect and
+// log in, one LIST-STATUS, then for each changed folder SELECT (CONDSTORE),
+// UID FETCH (FLAGS) (CHANGEDSINCE) of the messages known before, and UID
+// FETCH (FLAGS BODY.PEEK[]) of the new ones, every command pipelined on one
+// connection (the bodies are read and dropped: nothing is written
+// anywhere). It returns the time taken and the folders' new marks.
+func (s *server) serverFloor(addr, user string, prev map[string]floorMark) (time.Duration, map[string]floorMark, error) {
 	start := time.Now()
 	c, err := s.loginAt(addr, user)
 	if err != nil {
@@ -27,36 +36,65 @@ func (s *server) serverFloor(addr, user string, prev map[string]uint64) (time.Du
 	if err != nil {
 		return 0, nil, err
 	}
-	next := map[string]uint64{}
+	next := map[string]floorMark{}
 	type sent struct {
-		sel   *imapclient.SelectCommand
-		fetch *imapclient.FetchCommand
+		sel    *imapclient.SelectCommand
+		fetch  *imapclient.FetchCommand
+		bodies chan error
 	}
 	var cmds []sent
 	for _, l := range list {
 		if l.Status == nil || hasAttr(l.Attrs, imap.MailboxAttrNoSelect) {
 			continue
 		}
-		next[l.Mailbox] = l.Status.HighestModSeq
+		mark := floorMark{modSeq: l.Status.HighestModSeq, uidNext: uint32(l.Status.UIDNext)}
+		next[l.Mailbox] = mark
 		old, ok := prev[l.Mailbox]
-		if ok && old == l.Status.HighestModSeq {
+		if ok && old.modSeq == mark.modSeq {
 			continue
 		}
 		sc := c.Select(l.Mailbox, &imap.SelectOptions{CondStore: true})
-		fc := c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true, ChangedSince: old})
-		cmds = append(cmds, sent{sc, fc})
+		cmd := sent{sel: sc}
+		newMail := ok && old.uidNext < mark.uidNext
+		switch {
+		case !newMail:
+			cmd.fetch = c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true, ChangedSince: old.modSeq})
+		case old.uidNext > 1:
+			// the new messages are asked apart: the two sets must not
+			// overlap (the client routes answers by UID)
+			cmd.fetch = c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: imap.UID(old.uidNext - 1)}}, &imap.FetchOptions{UID: true, Flags: true, ChangedSince: old.modSeq})
+		}
+		if newMail {
+			fc := c.Fetch(imap.UIDSet{imap.UIDRange{Start: imap.UID(old.uidNext), Stop: imap.UID(mark.uidNext - 1)}},
+				&imap.FetchOptions{UID: true, Flags: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+			cmd.bodies = make(chan error, 1)
+			go func() { // Dovecot answers both FETCHes at once
+				for m := fc.Next(); m != nil; m = fc.Next() {
+					for it := m.Next(); it != nil; it = m.Next() {
+						if b, ok := it.(imapclient.FetchItemDataBodySection); ok && b.Literal != nil {
+							io.Copy(io.Discard, b.Literal)
+						}
+					}
+				}
+				cmd.bodies <- fc.Close()
+			}()
+		}
+		cmds = append(cmds, cmd)
 	}
-	n := 0
 	for _, cmd := range cmds {
 		if _, err := cmd.sel.Wait(); err != nil {
-			cmd.fetch.Close()
 			return 0, nil, fmt.Errorf("select: %w", err)
 		}
-		msgs, err := cmd.fetch.Collect()
-		if err != nil {
-			return 0, nil, fmt.Errorf("fetch: %w", err)
+		if cmd.fetch != nil {
+			if _, err := cmd.fetch.Collect(); err != nil {
+				return 0, nil, fmt.Errorf("fetch: %w", err)
+			}
 		}
-		n += len(msgs)
+		if cmd.bodies != nil {
+			if err := <-cmd.bodies; err != nil {
+				return 0, nil, fmt.Errorf("fetch bodies: %w", err)
+			}
+		}
 	}
 	return time.Since(start), next, nil
 }
