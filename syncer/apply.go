@@ -511,10 +511,24 @@ func (a *applier) flushIn(tx *state.Tx, final bool) error {
 // next folder still checks UIDVALIDITY before it changes anything.
 func (a *applier) sendNext(step Op) {
 	nx := a.w.next
-	if step != a.lastOp || (step == OpFetch && !a.lastBatch) || nx == nil || nx.plan == nil || nx.plan.Blocked != "" || !needsServer(nx) || nx.preSel != nil {
+	if step != a.lastOp || (step == OpFetch && !a.lastBatch) || nx == nil || nx.preSel != nil || nx.preAsk != nil {
 		return
 	}
-	nx.preSel = a.c.Select(nx.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)})
+	condstore := a.c.Caps.Has(imap.CapCondStore)
+	if nx.plan == nil {
+		// not gathered yet: its SELECT and flag changes
+		if nx.gathered || !pipelinable(nx, condstore) {
+			return
+		}
+		ask := askRemote(a.c, a.o, nx, condstore, false)
+		nx.preAsk, nx.preConn = &ask, a.c
+		a.sentNext = true
+		return
+	}
+	if nx.plan.Blocked != "" || !needsServer(nx) {
+		return
+	}
+	nx.preSel = a.c.Select(nx.name, &imap.SelectOptions{CondStore: condstore})
 	nx.preConn = a.c
 	a.sentNext = true
 }
@@ -530,6 +544,13 @@ func (a *applier) reselect() error {
 	if nx := a.w.next; nx != nil && nx.preSel != nil {
 		nx.preSel.Wait() // the connection's mailbox is nx's after it
 		nx.preSel, nx.preConn = nil, nil
+	}
+	if nx := a.w.next; nx != nil && nx.preAsk != nil {
+		nx.preAsk.sel.Wait()
+		if nx.preAsk.ahead != nil {
+			nx.preAsk.ahead.Close()
+		}
+		nx.preAsk, nx.preConn = nil, nil
 	}
 	return a.selected(nil)
 }

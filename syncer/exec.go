@@ -115,6 +115,9 @@ type work struct {
 	next       *work
 	preSel     *imapclient.SelectCommand
 	preConn    *imapconn.Conn
+	// preAsk: instead of preSel, the folder's gather (SELECT and flag
+	// changes) sent on preConn behind the last command of the one before
+	preAsk *remoteAsk
 	journal    []state.Entry
 	lazyPairs  bool           // pairs not loaded yet (only the server changed)
 	conn       *imapconn.Conn // the connection gather used
@@ -176,7 +179,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}()
 	var ahead <-chan listResult
+	dialStart := time.Now()
 	c0, err := pool.dial(ctx, func(c *imapclient.Client) { ahead = startList(c) })
+	dialTook := time.Since(dialStart)
 	if err != nil {
 		if ahead != nil && !errors.Is(err, imapconn.ErrAuth) {
 			// the connection is closed: the LIST sent ahead has its answer,
@@ -287,12 +292,23 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		// changes to push, new mail to fetch): log in more connections now,
 		// while the first one gathers.
 		busy := 0
+		incremental := true
 		for _, w := range changed {
 			st := w.st
 			newMail := w.rstat != nil && uint32(w.rstat.UIDNext) != st.UIDNext && !(pipelinable(w, condstore) && prefetchable(o, w))
 			if !w.in.LocalUnchanged || w.createLocal || w.createRemote || newMail {
 				busy++
 			}
+			if w.createLocal || w.createRemote || st.SyncedAt == 0 || (w.rstat != nil && uint32(w.rstat.UIDNext) > st.UIDNext+prefetchMax) {
+				incremental = false
+			}
+		}
+		if incremental && dialTook < nearServer && pool.max > 2 {
+			// A nearby server answers faster than another login pays
+			// for itself: an incremental run waits on its CPU, not on
+			// round trips (measured on loopback: scenario 5 takes 0.146 s
+			// on 2 connections, 0.16 s on 4, 0.17 s on 1).
+			pool.max = 2
 		}
 		if busy >= 2 {
 			pool.warm(ctx, min(busy, pool.max)-1)
@@ -362,9 +378,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// The server side of every folder that needs only a SELECT and a FETCH
 	// CHANGEDSINCE is gathered first, pipelined on one connection; those
 	// whose plan then needs no server are applied aside at once.
+	// (Not those with local changes: their plans will need the server,
+	// and a worker gathers each with the SELECT it applies it under, sent
+	// behind the last command of the folder before.)
 	var pipelined []*work
 	for _, w := range changed {
-		if w.err == nil && w.plan == nil && pipelinable(w, condstore) {
+		if w.err == nil && w.plan == nil && pipelinable(w, condstore) && w.in.LocalUnchanged {
 			pipelined = append(pipelined, w)
 		}
 	}
@@ -718,7 +737,7 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn,
 			c = run(c, cur)
 			cur.next = nil
 			if nxt != nil && nxt.preConn != c {
-				nxt.preSel, nxt.preConn = nil, nil // sent on a connection since dropped
+				nxt.preSel, nxt.preAsk, nxt.preConn = nil, nil, nil // sent on a connection since dropped
 			}
 			cur = nxt
 		}
@@ -1067,6 +1086,10 @@ func startLooks(ctx context.Context, o Options, folders map[string]*state.Folder
 // in flight on its connection.
 const pipelineDepth = 16
 
+// nearServer: a first login that took less is from a server near enough
+// that an incremental run uses at most two connections.
+const nearServer = 30 * time.Millisecond
+
 // pipelinable tells whether a folder's server side can be gathered in a
 // pipeline: it needs SELECT and FETCH CHANGEDSINCE, and usually no more.
 func pipelinable(w *work, condstore bool) bool {
@@ -1294,6 +1317,12 @@ func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Resu
 }
 
 func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool, res *Result) error {
+	if ask := w.preAsk; ask != nil && w.preConn == c {
+		// sent behind the folder before (applier.sendNext)
+		w.preAsk, w.preConn = nil, nil
+		return finishRemote(c, o, w, *ask, condstore, true, res)
+	}
+	w.preAsk, w.preConn = nil, nil
 	return finishRemote(c, o, w, askRemote(c, o, w, condstore, false), condstore, true, res)
 }
 

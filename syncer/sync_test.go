@@ -916,11 +916,11 @@ func TestBriefPairsKeepMeta(t *testing.T) {
 	}
 }
 
-// TestServerConnectionLimit: a server that refuses connections beyond 2
+// TestServerConnectionLimit: a server that refuses connections beyond one
 // per user: the extra logins (warm or not) fail, the folders go to the
-// connections that work, and the run converges without an error.
+// connection that works, and the run converges without an error.
 func TestServerConnectionLimit(t *testing.T) {
-	e := newEnvWith(t, "max_connections = 4", "", testserver.WithConfig("mail_max_userip_connections = 2"))
+	e := newEnvWith(t, "max_connections = 4", "", testserver.WithConfig("mail_max_userip_connections = 1"))
 	d := e.d
 	var folders []string
 	for fi := 0; fi < 8; fi++ {
@@ -956,12 +956,14 @@ func TestServerConnectionLimit(t *testing.T) {
 // TestPrefetchNewMail: new server mail in folders gathered in the pipeline
 // comes with its bodies there (prefetched into tmp/, then renamed in): no
 // connection of its own, the flags as on the server, nothing left in
-// tmp/, and a prefetched body the plan does not take (the same message is
-// new locally too, so the two are linked) is removed, not delivered twice.
-// Mail that arrives after the LIST is not lost either.
+// tmp/. A prefetched body the plan does not take (the message vanished
+// before the folder's plan) is removed; a folder with local changes is
+// gathered by a worker and fetches as usual (its new message is the same
+// as a new local one: the two are linked). Mail that arrives after the
+// LIST is not lost either.
 func TestPrefetchNewMail(t *testing.T) {
 	e := newEnv(t, "")
-	folders := []string{"A", "B", "C-match", "D-flags", "E-late", "F-quiet"}
+	folders := []string{"A", "B", "B2-vanish", "C-match", "D-flags", "E-late", "F-quiet"}
 	uids := map[string][]imap.UID{}
 	for fi, f := range folders {
 		e.d.CreateFolder(t, user, f)
@@ -989,28 +991,35 @@ func TestPrefetchNewMail(t *testing.T) {
 	e.d.SetFlags(t, user, "D-flags", uids["D-flags"][1], imap.StoreFlagsAdd, imap.FlagFlagged)
 	e.d.Append(t, user, "D-flags", testserver.GenMessage(1303, 0, 500), imap.FlagDraft)
 	e.d.Append(t, user, "E-late", testserver.GenMessage(1304, 0, 500))
+	// an expunge makes the pipeline leave the folder to a worker; the new
+	// message, prefetched, is gone by then
+	vanish := e.d.Append(t, user, "B2-vanish", testserver.GenMessage(1305, 0, 500))
+	e.d.Expunge(t, user, "B2-vanish", uids["B2-vanish"][0])
 
 	late := testserver.GenMessage(1304, 1, 500)
 	res, err := e.run(t, func(o *syncer.Options) {
 		o.Trace = func(format string, args ...any) {
-			if format == "listed" { // after LIST-STATUS, before the gather
+			switch format {
+			case "listed": // after LIST-STATUS, before the gather
 				e.d.Append(t, user, "E-late", late)
+			case "gathered ahead %d":
+				e.d.Expunge(t, user, "B2-vanish", vanish)
 			}
 		}
 	})
 	if err != nil {
 		t.Fatalf("sync: %v", err)
 	}
-	if res.Fetched != 9 || res.Linked != 1 || res.Appended != 0 || res.FlagsLocal != 1 {
-		t.Errorf("fetched %d linked %d appended %d flags to local %d, want 9, 1, 0, 1: %+v", res.Fetched, res.Linked, res.Appended, res.FlagsLocal, res)
+	if res.Fetched != 9 || res.Linked != 1 || res.Appended != 0 || res.FlagsLocal != 1 || res.DeletedLocal != 1 {
+		t.Errorf("fetched %d linked %d appended %d flags to local %d deleted locally %d, want 9, 1, 0, 1, 1: %+v", res.Fetched, res.Linked, res.Appended, res.FlagsLocal, res.DeletedLocal, res)
 	}
-	// A 3, B 2, C 1 (the other is linked), D 1, E 1 (the late one is not
-	// among LIST-STATUS's new ones: it is fetched on its own)
-	if res.Prefetched != 8 {
-		t.Errorf("prefetched %d, want 8", res.Prefetched)
+	// A 3, B 2, D 1, E 1 (the late one is not among LIST-STATUS's new
+	// ones: it is fetched on its own); not C's (gathered by a worker)
+	if res.Prefetched != 7 {
+		t.Errorf("prefetched %d, want 7", res.Prefetched)
 	}
 	snap := e.converged(t)
-	want := map[string]int{"A": 6, "B": 5, "C-match": 5, "D-flags": 4, "E-late": 5, "F-quiet": 3}
+	want := map[string]int{"A": 6, "B": 5, "B2-vanish": 2, "C-match": 5, "D-flags": 4, "E-late": 5, "F-quiet": 3}
 	for f, n := range want {
 		if len(snap[f]) != n {
 			t.Errorf("%s holds %d messages, want %d", f, len(snap[f]), n)
