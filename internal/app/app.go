@@ -300,7 +300,10 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 	if err != nil {
 		return exitf(ExitFailed, "%v", err)
 	}
-	defer db.Close()
+	defer func() {
+		db.Close()
+		e.tracef("state closed")
+	}()
 	e.tracef("state open")
 	force := map[string]bool{}
 	for _, f := range c.StringSlice("force-delete") {
@@ -349,6 +352,7 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 			_ = db.RecordTarget(context.WithoutCancel(ctx), state.Target{Name: r.Name, Kind: r.Kind, LastStart: r.start, LastEnd: r.end, OK: r.OK, Error: r.Error, Counts: string(counts)})
 		}
 	}
+	e.tracef("runs recorded")
 	switch {
 	case failed > 0:
 		code = ExitFailed
