@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -995,6 +996,10 @@ func (a *applier) setLocalFlags(acts []Action) error {
 	return nil
 }
 
+// tmpMaxAge: a file in tmp/ untouched for longer is a delivery that never
+// finished (the Maildir convention), removed when a run delivers there.
+const tmpMaxAge = 36 * time.Hour
+
 // fetched is one message written during a fetch batch.
 type fetched struct {
 	uid   uint32
@@ -1015,6 +1020,11 @@ func (a *applier) fetch(acts []Action) error {
 		a.w.local = lf
 		a.w.listing, err = lf.ReadListing()
 		a.w.listingOK = err == nil
+	}
+	// what interrupted deliveries (a kill, a crash) left in tmp/, by the
+	// Maildir rule: untouched for 36 hours
+	if err := a.w.local.CleanTmp(tmpMaxAge); err != nil {
+		a.res.note("%s: %v", a.w.name, err)
 	}
 	ids := a.ids[OpFetch]
 	if len(a.w.pre) > 0 && len(ids) == len(acts) {
