@@ -120,75 +120,56 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 // several in one transaction, while the connections go on with other
 // folders. Until then the journal holds their intents, as after a crash.
 type committer struct {
-	mu      sync.Mutex
-	queue   []*applier
-	running bool
-	wg      sync.WaitGroup
+	b batches[*applier]
 }
 
-func (c *committer) add(a *applier) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.queue = append(c.queue, a)
-	if !c.running {
-		c.running = true
-		c.wg.Add(1)
-		go c.loop()
-	}
+func newCommitter() *committer {
+	c := &committer{}
+	c.b.run = recordAll
+	return c
 }
+
+func (c *committer) add(a *applier) { c.b.add(a) }
 
 // addAfter queues a's outcomes once its background fetch batches are
 // done; if one failed, only what was done is recorded, the folder is not
 // marked synced.
 func (c *committer) addAfter(a *applier) {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
+	c.b.later(func() {
 		if err := a.waitTails(); err != nil {
 			a.w.lateErr = errors.Join(err, a.flush(false))
 			return
 		}
 		c.add(a)
-	}()
+	})
 }
 
-func (c *committer) loop() {
-	defer c.wg.Done()
-	for {
-		c.mu.Lock()
-		q := c.queue
-		c.queue = nil
-		if len(q) == 0 {
-			c.running = false
-			c.mu.Unlock()
-			return
-		}
-		c.mu.Unlock()
-		err := q[0].tx(func(tx *state.Tx) error {
-			for _, a := range q {
-				if err := a.flushIn(tx, true); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+// recordAll records the outcomes of several folders in one transaction.
+func recordAll(q []*applier) {
+	err := q[0].tx(func(tx *state.Tx) error {
 		for _, a := range q {
-			if err != nil && len(q) > 1 {
-				// one folder's failure must not cost the others theirs
-				a.w.lateErr = a.tx(func(tx *state.Tx) error { return a.flushIn(tx, true) })
-			} else {
-				a.w.lateErr = err
+			if err := a.flushIn(tx, true); err != nil {
+				return err
 			}
-			a.pending, a.doneIDs = nil, nil
-			a.w.release() // no retry follows a late record
-			a.o.tracef("    %s recorded", a.w.name)
 		}
+		return nil
+	})
+	for _, a := range q {
+		if err != nil && len(q) > 1 {
+			// one folder's failure must not cost the others theirs
+			a.w.lateErr = a.tx(func(tx *state.Tx) error { return a.flushIn(tx, true) })
+		} else {
+			a.w.lateErr = err
+		}
+		a.pending, a.doneIDs = nil, nil
+		a.w.release() // no retry follows a late record
+		a.o.tracef("    %s recorded", a.w.name)
 	}
 }
 
 // wait waits for every outcome queued so far and records the errors.
 func (c *committer) wait(ws []*work) {
-	c.wg.Wait()
+	c.b.wait()
 	for _, w := range ws {
 		if w.lateErr != nil && w.err == nil {
 			w.err = w.lateErr

@@ -143,7 +143,7 @@ type work struct {
 	ahead      localLook // the local look, with a changed folder's messages and pairs
 	// pre: bodies of new messages prefetched into tmp/ by gatherAhead
 	pre map[uint32]*prefetched
-	// aside: the plan needs no server and is applied by the batcher
+	// aside: the plan needs no server and is applied aside in a batch (executeLocal)
 	aside bool
 	// rescan: this run left local messages the state does not pair
 	// (uploads without APPENDUID): the next run must list the folder.
@@ -361,7 +361,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	lx := newAside()
 	// Plans that need no server are applied aside, in batches, from now
 	// on: those known already, then those of the folders gathered ahead.
-	lb := &batcher{run: func(ws []*work) { executeLocal(ctx, o, ws, byName, res) }}
+	// (in batches: a gather pipeline's folders are applied while it goes
+	// on, still several in each transaction)
+	lb := &batches[*work]{run: func(ws []*work) { executeLocal(ctx, o, ws, byName, res) }}
 	isDirect := map[*work]bool{}
 	for _, w := range direct {
 		isDirect[w] = true
@@ -415,7 +417,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		rest = append(rest, w)
 	}
-	commits := &committer{}
+	commits := newCommitter()
 	for _, w := range rest {
 		w.late = commits
 	}
@@ -839,22 +841,20 @@ func (a *aside) run(w *work, fn func() error) {
 	}()
 }
 
-// batcher applies, aside, the plans that need no server as they come
-// (executeLocal): while one batch runs, the next gathers the folders that
-// come meanwhile, so a gather pipeline's folders are applied while it
-// goes on, still several in each transaction.
-type batcher struct {
+// batches runs run over the items added, in batches: while one batch
+// runs, the items added meanwhile wait for the next (group commit).
+type batches[T any] struct {
 	mu      sync.Mutex
-	queue   []*work
+	queue   []T
 	running bool
 	wg      sync.WaitGroup
-	run     func([]*work)
+	run     func([]T)
 }
 
-func (b *batcher) add(w *work) {
+func (b *batches[T]) add(x T) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.queue = append(b.queue, w)
+	b.queue = append(b.queue, x)
 	if !b.running {
 		b.running = true
 		b.wg.Add(1)
@@ -862,24 +862,33 @@ func (b *batcher) add(w *work) {
 	}
 }
 
-func (b *batcher) loop() {
+func (b *batches[T]) loop() {
 	defer b.wg.Done()
 	for {
 		b.mu.Lock()
-		ws := b.queue
+		q := b.queue
 		b.queue = nil
-		if len(ws) == 0 {
+		if len(q) == 0 {
 			b.running = false
 			b.mu.Unlock()
 			return
 		}
 		b.mu.Unlock()
-		b.run(ws)
+		b.run(q)
 	}
 }
 
-// wait waits for every plan added so far.
-func (b *batcher) wait() { b.wg.Wait() }
+// later runs fn in the background (it may add), counted by wait.
+func (b *batches[T]) later(fn func()) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		fn()
+	}()
+}
+
+// wait waits for every item added so far.
+func (b *batches[T]) wait() { b.wg.Wait() }
 
 // runAll runs fn, which records its folders' errors itself.
 func (a *aside) runAll(fn func()) {
