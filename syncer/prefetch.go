@@ -102,33 +102,24 @@ func (r *prefetchRun) read(c *imapconn.Conn, o Options, w *work, fc *imapclient.
 		if m == nil {
 			break
 		}
-		var uid uint32
-		var flags []imap.Flag
-		gotFlags := false
 		var p *prefetched
-		for {
-			it := m.Next()
-			if it == nil {
-				break
+		items, err := readItems(m, func(items *fetchItems, body imap.LiteralReader) error {
+			if items.uid < w.st.UIDNext || r.pre[items.uid] != nil || failed != nil {
+				return nil
 			}
-			switch it := it.(type) {
-			case imapclient.FetchItemDataUID:
-				uid = uint32(it.UID)
-			case imapclient.FetchItemDataFlags:
-				flags, gotFlags = it.Flags, true
-			case imapclient.FetchItemDataBodySection:
-				if uid < w.st.UIDNext || it.Literal == nil || r.pre[uid] != nil || failed != nil {
-					continue
-				}
-				p, failed = r.deliver(o, w, uid, LettersOf(flags), it.Literal)
-				if errors.Is(failed, errBodyRead) {
-					c.Abort()
-					fc.Close()
-					return failed
-				}
+			p, failed = r.deliver(o, w, items.uid, LettersOf(items.flags), body)
+			if errors.Is(failed, errBodyRead) {
+				return failed
 			}
+			return nil
+		})
+		if err != nil {
+			c.Abort()
+			fc.Close()
+			return err
 		}
-		if uid < w.st.UIDNext || !gotFlags {
+		uid, flags := items.uid, items.flags
+		if uid < w.st.UIDNext || !items.gotFlags {
 			if p != nil {
 				p.d.Abort() // no flags: not a message the plan can know
 			}

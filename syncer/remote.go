@@ -175,6 +175,41 @@ func sendFetchFlags(c *imapconn.Conn, set imap.UIDSet, changedSince uint64, size
 	return c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, RFC822Size: sizes, ChangedSince: changedSince})
 }
 
+// fetchItems are the items of one FETCH answer read so far.
+type fetchItems struct {
+	uid      uint32
+	flags    []imap.Flag
+	gotFlags bool
+	size     int64
+}
+
+// readItems reads one FETCH answer's items, handing each body section to
+// body (with the items before it: the client routes an answer by its UID,
+// so the UID comes before any body) until body fails.
+func readItems(m *imapclient.FetchMessageData, body func(items *fetchItems, lit imap.LiteralReader) error) (fetchItems, error) {
+	var out fetchItems
+	for {
+		it := m.Next()
+		if it == nil {
+			return out, nil
+		}
+		switch it := it.(type) {
+		case imapclient.FetchItemDataUID:
+			out.uid = uint32(it.UID)
+		case imapclient.FetchItemDataFlags:
+			out.flags, out.gotFlags = it.Flags, true
+		case imapclient.FetchItemDataRFC822Size:
+			out.size = it.Size
+		case imapclient.FetchItemDataBodySection:
+			if body != nil && it.Literal != nil {
+				if err := body(&out, it.Literal); err != nil {
+					return out, err
+				}
+			}
+		}
+	}
+}
+
 // readFlags reads the answer of sendFetchFlags.
 func readFlags(fc *imapclient.FetchCommand, sizes bool) (*flagListing, error) {
 	defer fc.Close()
@@ -184,30 +219,14 @@ func readFlags(fc *imapclient.FetchCommand, sizes bool) (*flagListing, error) {
 		if m == nil {
 			break
 		}
-		var uid uint32
-		var flags []imap.Flag
-		var size int64
-		gotFlags := false
-		for {
-			it := m.Next()
-			if it == nil {
-				break
-			}
-			switch it := it.(type) {
-			case imapclient.FetchItemDataUID:
-				uid = uint32(it.UID)
-			case imapclient.FetchItemDataFlags:
-				flags, gotFlags = it.Flags, true
-			case imapclient.FetchItemDataRFC822Size:
-				size = it.Size
-			}
-		}
-		if uid == 0 || !gotFlags {
+		items, _ := readItems(m, nil)
+		uid := items.uid
+		if uid == 0 || !items.gotFlags {
 			continue // an unsolicited FETCH (e.g. a flag change pushed by the server)
 		}
-		out.Flags[uid] = LettersOf(flags)
+		out.Flags[uid] = LettersOf(items.flags)
 		if sizes {
-			out.Sizes[uid] = size
+			out.Sizes[uid] = items.size
 		}
 		if uid > out.Max {
 			out.Max = uid
@@ -303,28 +322,19 @@ func readBodies(c *imapconn.Conn, fc *imapclient.FetchCommand, fn func(uid uint3
 		if m == nil {
 			break
 		}
-		var uid uint32
-		for {
-			it := m.Next()
-			if it == nil {
-				break
+		_, err := readItems(m, func(items *fetchItems, body imap.LiteralReader) error {
+			if items.uid == 0 {
+				return nil
 			}
-			switch it := it.(type) {
-			case imapclient.FetchItemDataUID:
-				uid = uint32(it.UID)
-			case imapclient.FetchItemDataBodySection:
-				if uid == 0 || it.Literal == nil {
-					continue
-				}
-				if err := fn(uid, it.Literal); err != nil {
-					if errors.Is(err, errBodyRead) {
-						c.Abort()
-					} else {
-						fc.Close()
-					}
-					return err
-				}
+			return fn(items.uid, body)
+		})
+		if err != nil {
+			if errors.Is(err, errBodyRead) {
+				c.Abort()
+			} else {
+				fc.Close()
 			}
+			return err
 		}
 	}
 	if err := fc.Close(); err != nil {
