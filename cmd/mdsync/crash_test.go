@@ -122,6 +122,20 @@ func (a *account) assertConverged(t *testing.T, want map[string][]string) {
 	}
 }
 
+// killedThenConverges runs a sync that the failpoint fp ends, then one
+// that must converge on want, then one that must have nothing left to do.
+func (a *account) killedThenConverges(t *testing.T, fp string, want map[string][]string) {
+	t.Helper()
+	if code, out := a.sync(t, fp); code != failpoint.ExitCode {
+		t.Fatalf("failpoint %s not reached: exit %d\n%s", fp, code, out)
+	}
+	a.mustSync(t)
+	a.assertConverged(t, want)
+	if out := a.mustSync(t); strings.TrimSpace(out) != "" {
+		t.Errorf("third run still did something: %s", out)
+	}
+}
+
 func sha(msg []byte) string { return testserver.BodySHA256(msg) }
 
 // TestFailpointsLocalBatch: flag changes that reach several folders from
@@ -152,14 +166,7 @@ func TestFailpointsLocalBatch(t *testing.T) {
 					d.SetFlags(t, a.user, f, u, imap.StoreFlagsAdd, imap.FlagFlagged)
 				}
 			}
-			if code, out := a.sync(t, fp); code != failpoint.ExitCode {
-				t.Fatalf("failpoint %s not reached: exit %d\n%s", fp, code, out)
-			}
-			a.mustSync(t)
-			a.assertConverged(t, want)
-			if out := a.mustSync(t); strings.TrimSpace(out) != "" {
-				t.Errorf("third run still did something: %s", out)
-			}
+			a.killedThenConverges(t, fp, want)
 		})
 	}
 }
@@ -193,14 +200,7 @@ func TestFailpointsPrefetch(t *testing.T) {
 					want[f] = append(want[f], sha(m))
 				}
 			}
-			if code, out := a.sync(t, fp); code != failpoint.ExitCode {
-				t.Fatalf("failpoint %s not reached: exit %d\n%s", fp, code, out)
-			}
-			a.mustSync(t)
-			a.assertConverged(t, want)
-			if out := a.mustSync(t); strings.TrimSpace(out) != "" {
-				t.Errorf("third run still did something: %s", out)
-			}
+			a.killedThenConverges(t, fp, want)
 		})
 	}
 }
