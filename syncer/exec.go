@@ -359,10 +359,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	lx := newAside()
-	// Plans that need no server are applied aside, in batches, from now
-	// on: those known already, then those of the folders gathered ahead.
-	// (in batches: a gather pipeline's folders are applied while it goes
-	// on, still several in each transaction)
+	// Plans that need no server are applied aside from now on, in batches
+	// (one runs while the next gathers: a pipeline's folders are applied
+	// while it goes on, still several in each transaction): those known
+	// already, then those of the folders gathered ahead.
 	lb := &batches[*work]{run: func(ws []*work) { executeLocal(ctx, o, ws, byName, res) }}
 	isDirect := map[*work]bool{}
 	for _, w := range direct {
