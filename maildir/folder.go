@@ -427,6 +427,11 @@ func (f *Folder) MoveTo(m Message, dst *Folder) (Message, error) {
 	return to, nil
 }
 
+// TmpMaxAge: a file in tmp/ untouched for longer is a delivery that never
+// finished (the Maildir convention); a program that delivers into a folder
+// removes those with CleanTmp(TmpMaxAge).
+const TmpMaxAge = 36 * time.Hour
+
 // CleanTmp removes regular files from tmp/ that were last modified more than
 // olderThan ago (failed or interrupted deliveries).
 func (f *Folder) CleanTmp(olderThan time.Duration) error {

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -81,13 +80,9 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 	}
 	o.tracef("    %s began", w.name)
 	a.asyncTail = w.late != nil
-	serverFetch := false
-	for _, act := range groups[OpFetch] {
-		serverFetch = serverFetch || !w.isPrefetched(act)
-	}
 	switch {
 	case c == nil || len(groups[OpAppend])+len(groups[OpMove]) > 0:
-	case serverFetch:
+	case w.anyToServer(groups[OpFetch]):
 		a.lastOp = OpFetch
 	case len(groups[OpExpunge]) > 0:
 		if c.Caps.Has(imap.CapUIDPlus) || c.Caps.Has(imap.CapIMAP4rev2) {
@@ -302,12 +297,7 @@ func newApplier(ctx context.Context, c *imapconn.Conn, o Options, w *work, byNam
 			continue
 		}
 		groups[act.Op] = append(groups[act.Op], act)
-		switch act.Op {
-		case OpExpunge, OpMove, OpStoreFlags, OpAppend:
-			needServer = true
-		case OpFetch:
-			needServer = needServer || !w.isPrefetched(act)
-		}
+		needServer = needServer || w.toServer(act)
 	}
 	if needServer {
 		if c == nil {
@@ -977,10 +967,6 @@ func (a *applier) setLocalFlags(acts []Action) error {
 	return nil
 }
 
-// tmpMaxAge: a file in tmp/ untouched for longer is a delivery that never
-// finished (the Maildir convention), removed when a run delivers there.
-const tmpMaxAge = 36 * time.Hour
-
 // fetched is one message written during a fetch batch.
 type fetched struct {
 	uid   uint32
@@ -1002,9 +988,8 @@ func (a *applier) fetch(acts []Action) error {
 		a.w.listing, err = lf.ReadListing()
 		a.w.listingOK = err == nil
 	}
-	// what interrupted deliveries (a kill, a crash) left in tmp/, by the
-	// Maildir rule: untouched for 36 hours
-	if err := a.w.local.CleanTmp(tmpMaxAge); err != nil {
+	// what interrupted deliveries (a kill, a crash) left in tmp/
+	if err := a.w.local.CleanTmp(maildir.TmpMaxAge); err != nil {
 		a.res.note("%s: %v", a.w.name, err)
 	}
 	ids := a.ids[OpFetch]

@@ -143,7 +143,8 @@ type work struct {
 	ahead      localLook // the local look, with a changed folder's messages and pairs
 	// pre: bodies of new messages prefetched into tmp/ by gatherAhead
 	pre map[uint32]*prefetched
-	// aside: the plan needs no server and is applied aside in a batch (executeLocal)
+	// aside: the plan needs no server and is applied aside in a batch
+	// (executeLocal; in a dry run, not at all)
 	aside bool
 	// rescan: this run left local messages the state does not pair
 	// (uploads without APPENDUID): the next run must list the folder.
@@ -369,8 +370,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		isDirect[w] = true
 	}
 	applyAside := func(w *work) {
+		w.aside = true
 		if !o.DryRun {
-			w.aside = true
 			lb.add(w)
 		}
 	}
@@ -403,7 +404,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	tr("gathered ahead %d", len(pipelined))
 	var rest []*work
 	for _, w := range direct {
-		if w.aside || (o.DryRun && w.plan != nil && !needsServer(w)) {
+		if w.aside {
 			continue
 		}
 		if w.gathered && w.plan == nil {
@@ -1719,21 +1720,31 @@ func removeFolder(ctx context.Context, c *imapconn.Conn, o Options, act Action, 
 	return tx.Commit()
 }
 
-// needsServer tells whether a folder's plan sends anything to the server
-// (a fetch whose body is prefetched does not).
+// needsServer tells whether a folder's plan sends anything to the server.
 func needsServer(w *work) bool {
-	fp := w.plan
-	if fp.Blocked != "" {
+	if w.plan.Blocked != "" {
 		return false
 	}
-	for _, act := range fp.Actions {
-		switch act.Op {
-		case OpExpunge, OpMove, OpStoreFlags, OpAppend:
+	return w.anyToServer(w.plan.Actions)
+}
+
+// toServer tells whether an action of the folder sends anything to the
+// server (a fetch whose body is prefetched does not).
+func (w *work) toServer(act Action) bool {
+	switch act.Op {
+	case OpExpunge, OpMove, OpStoreFlags, OpAppend:
+		return true
+	case OpFetch:
+		return !w.isPrefetched(act)
+	}
+	return false
+}
+
+// anyToServer tells whether any of acts sends anything to the server.
+func (w *work) anyToServer(acts []Action) bool {
+	for _, act := range acts {
+		if w.toServer(act) {
 			return true
-		case OpFetch:
-			if !w.isPrefetched(act) {
-				return true
-			}
 		}
 	}
 	return false
