@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +215,38 @@ func TestFakeLimits(t *testing.T) {
 	e.cfg.Port = 1 // nothing listens there
 	if _, err := e.run(t, "p"); !errors.Is(err, imapconn.ErrTemporary) {
 		t.Errorf("unreachable: %v, want ErrTemporary", err)
+	}
+}
+
+// TestFakeCleansTmp: a run that delivers into the folder removes what
+// interrupted deliveries left in its tmp/ more than 36 hours ago, and
+// nothing younger.
+func TestFakeCleansTmp(t *testing.T) {
+	s := startFake(t, fakeMsgs(1, 2, 500))
+	e := newEnv(t, "", s.port())
+	tmp := filepath.Join(e.inbox(), "tmp")
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(e.inbox(), sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, fresh := filepath.Join(tmp, "1.M1P1.old"), filepath.Join(tmp, "2.M2P2.fresh")
+	for _, f := range []string{old, fresh} {
+		if err := os.WriteFile(f, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	then := time.Now().Add(-40 * time.Hour)
+	if err := os.Chtimes(old, then, then); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.mustRun(t, "p"); res.Fetched != 2 {
+		t.Fatalf("fetched %d, want 2", res.Fetched)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the 40-hour-old file in tmp/ is still there: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("the fresh file in tmp/ was removed: %v", err)
 	}
 }

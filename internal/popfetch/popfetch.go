@@ -600,6 +600,12 @@ var errShort = errors.New("message shorter than announced by LIST (truncated by 
 // messages that were skipped. seen gets the UIDLs recorded.
 func (f *Fetcher) fetchAll(ctx context.Context, c *pop3.Client, folder *maildir.Folder, todo []srvMsg, seen map[string]state.UIDL, res *Result) ([]error, error) {
 	var msgErrs []error
+	if len(todo) > 0 {
+		// what interrupted deliveries (a kill, a crash) left in tmp/
+		if err := folder.CleanTmp(maildir.TmpMaxAge); err != nil {
+			res.warn(f, "%v", err)
+		}
+	}
 	bw := bufio.NewWriterSize(nil, 64<<10)
 	for len(todo) > 0 {
 		n, sum := 0, int64(0)
