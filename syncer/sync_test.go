@@ -1059,25 +1059,11 @@ func TestCleanTmpOnDelivery(t *testing.T) {
 	e.d.Append(t, user, "INBOX", testserver.GenMessage(1400, 0, 400), imap.FlagSeen)
 	e.mustRun(t)
 	tmp := filepath.Join(e.root, "INBOX", "tmp")
-	old, fresh := filepath.Join(tmp, "1.M1P1.old"), filepath.Join(tmp, "2.M2P2.fresh")
-	for _, f := range []string{old, fresh} {
-		if err := os.WriteFile(f, []byte("partial"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	then := time.Now().Add(-40 * time.Hour)
-	if err := os.Chtimes(old, then, then); err != nil {
-		t.Fatal(err)
-	}
+	check := testserver.LeftInTmp(t, tmp)
 	e.d.Append(t, user, "INBOX", testserver.GenMessage(1400, 1, 400))
 	if res := e.mustRun(t); res.Fetched != 1 {
 		t.Fatalf("fetched %d, want 1", res.Fetched)
 	}
-	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the 40-hour-old file in tmp/ is still there: %v", err)
-	}
-	if _, err := os.Stat(fresh); err != nil {
-		t.Errorf("the fresh file in tmp/ was removed: %v", err)
-	}
+	check()
 	e.converged(t)
 }
