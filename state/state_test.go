@@ -191,3 +191,63 @@ func TestMigrateFromV2(t *testing.T) {
 		t.Fatalf("saved: %+v", g)
 	}
 }
+
+// TestPairsBriefMatchesPairs: the one-string load gives back every pair's
+// UID, key and flags exactly, whatever bytes a key holds, tombstones too.
+func TestPairsBriefMatchesPairs(t *testing.T) {
+	ctx := context.Background()
+	d := open(t)
+	f, err := d.EnsureFolder(ctx, "c", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := d.EnsureFolder(ctx, "c", "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := d.EnsureFolder(ctx, "c", "Empty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := []Pair{
+		{UID: 0, Key: "deleted on the server", Flags: "S"},
+		{UID: 1, Key: "1700000000.M1P2Q3.host", Flags: "FS", Size: 10, Fingerprint: "ab", MessageID: "<m@x>"},
+		{UID: 2, Key: "", Flags: ""},
+		{UID: 3, Key: "12 34 5 key with spaces", Flags: "RS"},
+		{UID: 4, Key: "new\nline,and\x00nul", Flags: "T"},
+		{UID: 5, Key: "Ärzte-ключ-🙂", Flags: "DFPRST"},
+		{UID: 4294967295, Key: "9", Flags: "S"},
+	}
+	tx, _ := d.Begin(ctx)
+	for _, p := range pairs {
+		if err := tx.PutPair(f.ID, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.PutPair(other.ID, Pair{UID: 1, Key: "not this folder's", Flags: "S"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.PairsBrief(ctx, f.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := d.Pairs(ctx, f.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(pairs) || len(full) != len(pairs) {
+		t.Fatalf("brief %d pairs, full %d, want %d", len(got), len(full), len(pairs))
+	}
+	for i, p := range full {
+		want := Pair{UID: p.UID, Key: p.Key, Flags: p.Flags}
+		if got[i] != want {
+			t.Errorf("pair %d: brief %+v, want %+v", i, got[i], want)
+		}
+	}
+	if none, err := d.PairsBrief(ctx, empty.ID); err != nil || len(none) != 0 {
+		t.Errorf("empty folder: %v pairs, err %v", none, err)
+	}
+}

@@ -107,6 +107,9 @@ type Bench struct {
 	done   []string // sections finished
 	// floorSeq: what the server floor knew of each folder of its user
 	floorSeq map[string]floorMark
+	// floorMsgs: the messages and flags scenario 5's server floor left on
+	// its user (nil: not known yet)
+	floorMsgs []folderUID
 }
 
 // floorUser holds a clone of the corpus on which the server floors of
@@ -482,6 +485,7 @@ func (b *Bench) incrementalScenarios(prefix string, tools []*Tool, port int) err
 		if err == nil {
 			b.floorSeq = next
 		}
+		b.floorMsgs = nil // the floor user's messages changed: listed again
 		b.record(id, title, "server", Measurement{Dur: d, Err: err})
 	}
 	title3 := fmt.Sprintf("%.0f%% server flag changes%s", b.p.flagFrac*100, sfx)
@@ -521,7 +525,8 @@ func (b *Bench) incrementalScenarios(prefix string, tools []*Tool, port int) err
 	title := fmt.Sprintf("%.0f%% local flag changes + %d local deletions%s", b.p.flagFrac*100, b.p.localDeletes, sfx)
 	return b.runRounds(prefix+"5", title, tools, port, func(round int) error {
 		r := rand.New(rand.NewPCG(uint64(b.o.Seed), uint64(4000+round0+round)))
-		d, err := b.srv.serverFloorWrite(addr, floorUser, b.p.flagFrac, b.p.localDeletes, r)
+		d, left, err := b.srv.serverFloorWrite(addr, floorUser, b.floorMsgs, b.p.flagFrac, b.p.localDeletes, r)
+		b.floorMsgs = left
 		b.record(prefix+"5", title, "server", Measurement{Dur: d, Err: err})
 		return nil
 	}, func(t *Tool, round int) error {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -105,16 +106,27 @@ func (s *server) serverFloor(addr, user string, prev map[string]floorMark) (time
 // direction), and \Deleted + UID EXPUNGE for the deletions, every command
 // pipelined on one connection. The messages are picked beforehand (not
 // timed): frac of all toggled, `deletions` expunged (at most 10% of a
-// folder, folders of 50 or more, as mutateLocal does).
-func (s *server) serverFloorWrite(addr, user string, frac float64, deletions int, r *rand.Rand) (time.Duration, error) {
-	c, err := s.login(user)
-	if err != nil {
-		return 0, err
-	}
-	all, err := s.listAll(c)
-	logout(c)
-	if err != nil {
-		return 0, err
+// folder, folders of 50 or more, as mutateLocal does), from known (the
+// user's messages and flags, as the last call left them; nil: listed now).
+// It returns the messages and flags it leaves.
+//
+// Only the first call lists the messages on the server: a listing between
+// two calls would select every folder, and Dovecot would then re-read the
+// folders the last call changed (a Maildir changed within the second of the
+// last look is looked at again) before the clock starts, while each tool
+// pays that in its run after its own last pushes.
+func (s *server) serverFloorWrite(addr, user string, known []folderUID, frac float64, deletions int, r *rand.Rand) (time.Duration, []folderUID, error) {
+	all := known
+	if all == nil {
+		c, err := s.login(user)
+		if err != nil {
+			return 0, nil, err
+		}
+		all, err = s.listAll(c)
+		logout(c)
+		if err != nil {
+			return 0, nil, err
+		}
 	}
 	type change struct{ add, del, gone []imap.UID }
 	changes := map[string]*change{}
@@ -151,14 +163,14 @@ func (s *server) serverFloorWrite(addr, user string, frac float64, deletions int
 		n++
 	}
 	start := time.Now()
-	c, err = s.loginAt(addr, user)
+	c, err := s.loginAt(addr, user)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer logout(c)
 	if _, err := c.List("", "*", &imap.ListOptions{ReturnStatus: &imap.StatusOptions{
 		NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: true}}).Collect(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var waits []func() error
 	set := func(uids []imap.UID) imap.UIDSet {
@@ -187,10 +199,37 @@ func (s *server) serverFloorWrite(addr, user string, frac float64, deletions int
 	}
 	for _, w := range waits {
 		if err := w(); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
-	return time.Since(start), nil
+	took := time.Since(start)
+	type id struct {
+		folder string
+		uid    imap.UID
+	}
+	toggled, gone := map[id]bool{}, map[id]bool{}
+	for f, ch := range changes {
+		for _, u := range append(ch.add, ch.del...) {
+			toggled[id{f, u}] = true
+		}
+		for _, u := range ch.gone {
+			gone[id{f, u}] = true
+		}
+	}
+	left := make([]folderUID, 0, len(all))
+	for _, m := range all {
+		k := id{m.folder, m.uid}
+		switch {
+		case gone[k]:
+			continue
+		case toggled[k] && hasFlag(m.flags, imap.FlagFlagged):
+			m.flags = slices.DeleteFunc(slices.Clone(m.flags), func(f imap.Flag) bool { return f == imap.FlagFlagged })
+		case toggled[k]:
+			m.flags = append(slices.Clone(m.flags), imap.FlagFlagged)
+		}
+		left = append(left, m)
+	}
+	return took, left, nil
 }
 
 func hasFlag(flags []imap.Flag, f imap.Flag) bool {
