@@ -993,6 +993,7 @@ type localLook struct {
 	listingOK           bool
 	// a changed folder's messages and pairs, read ahead
 	msgs  map[string]maildir.Message
+	local map[string]Local // msgs as the plan takes them
 	warns []string
 	pairs []state.Pair
 	err   error
@@ -1052,7 +1053,7 @@ func lookLocal(ctx context.Context, db *state.DB, lf *maildir.Folder, st *state.
 			l.err = err
 			return l
 		}
-		l.msgs, l.warns, l.pairs = msgs, warns, pairs
+		l.msgs, l.local, l.warns, l.pairs = msgs, localOf(msgs), warns, pairs
 	}
 	return l
 }
@@ -1223,7 +1224,7 @@ func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 	res.add(func(r *Result) { r.PairsLoaded += len(pairs) })
 	if !w.in.LocalUnchanged {
 		if w.ahead.msgs != nil && !w.createLocal {
-			setLocal(w, w.ahead.msgs, w.ahead.warns, res) // scanned by the look
+			setLocal(w, w.ahead.msgs, w.ahead.local, w.ahead.warns, res) // scanned by the look
 			return nil
 		}
 		return scanLocal(w, res)
@@ -1243,20 +1244,29 @@ func scanLocal(w *work, res *Result) error {
 		}
 		w.listing, w.listingOK = l, true
 	}
-	setLocal(w, msgs, warns, res)
+	setLocal(w, msgs, nil, warns, res)
 	return nil
 }
 
-// setLocal makes a scan's messages the local side of the plan.
-func setLocal(w *work, msgs map[string]maildir.Message, warns []string, res *Result) {
+// setLocal makes a scan's messages the local side of the plan (local:
+// localOf(msgs), or nil to compute it here).
+func setLocal(w *work, msgs map[string]maildir.Message, local map[string]Local, warns []string, res *Result) {
 	for _, wn := range warns {
 		res.note("%s: %s", w.name, wn)
 	}
-	w.msgs = msgs
-	w.in.Local = make(map[string]Local, len(msgs))
-	for k, m := range msgs {
-		w.in.Local[k] = Local{Key: k, Flags: m.Flags}
+	if local == nil {
+		local = localOf(msgs)
 	}
+	w.msgs, w.in.Local = msgs, local
+}
+
+// localOf is the plan's view of a folder's messages.
+func localOf(msgs map[string]maildir.Message) map[string]Local {
+	local := make(map[string]Local, len(msgs))
+	for k, m := range msgs {
+		local[k] = Local{Key: k, Flags: m.Flags}
+	}
+	return local
 }
 
 // release drops what a folder's sync held in memory (its listings, pairs
@@ -1290,22 +1300,20 @@ func moveRoles(w *work) (src, dst bool) {
 	if w.in.LocalUnchanged {
 		return false, false
 	}
-	known := make(map[string]bool, len(w.pairs))
+	// A folder's pairs have distinct keys: when fewer of them are found
+	// in the folder than it holds, some message there is new.
+	found := 0
 	for _, p := range w.pairs {
-		if p.Key != "" {
-			known[p.Key] = true
-			if _, ok := w.in.Local[p.Key]; !ok {
-				src = true
-			}
+		if p.Key == "" {
+			continue
+		}
+		if _, ok := w.in.Local[p.Key]; ok {
+			found++
+		} else {
+			src = true
 		}
 	}
-	for k := range w.in.Local {
-		if !known[k] {
-			dst = true
-			break
-		}
-	}
-	return src, dst
+	return src, found < len(w.in.Local)
 }
 
 // gather collects what changed on the server side of a folder that
