@@ -3,6 +3,9 @@ package state
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -249,5 +252,54 @@ func TestPairsBriefMatchesPairs(t *testing.T) {
 	}
 	if none, err := d.PairsBrief(ctx, empty.ID); err != nil || len(none) != 0 {
 		t.Errorf("empty folder: %v pairs, err %v", none, err)
+	}
+}
+
+// TestCheckpoint: what was committed is copied into the database file,
+// and still read back after a reopen.
+func TestCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	f, err := d.EnsureFolder(ctx, "c", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		st, err := os.Stat(filepath.Join(dir, FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	if err := d.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := size()
+	tx, _ := d.Begin(ctx)
+	for u := 1; u <= 2000; u++ {
+		if err := tx.PutPair(f.ID, Pair{UID: uint32(u), Key: fmt.Sprintf("key-%d", u), Flags: "S"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if size() != before {
+		t.Fatalf("the database file changed before the checkpoint")
+	}
+	if err := d.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := size(); after <= before {
+		t.Fatalf("database file %d bytes after the checkpoint, %d before: nothing copied", after, before)
+	}
+	ps, err := d.PairsBrief(ctx, f.ID)
+	if err != nil || len(ps) != 2000 {
+		t.Fatalf("%d pairs after the checkpoint, err %v", len(ps), err)
 	}
 }
