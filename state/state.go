@@ -18,6 +18,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -281,19 +282,14 @@ func (d *DB) PairsBrief(ctx context.Context, folderID int64) ([]Pair, error) {
 	out := make([]Pair, 0, n)
 	s := all.String
 	for s != "" {
-		var p Pair
-		var nf, nk int
-		var ok bool
-		if s, ok = parseNum(s, func(v int) { p.UID = uint32(v) }); ok {
-			if s, ok = parseNum(s, func(v int) { nf = v }); ok {
-				s, ok = parseNum(s, func(v int) { nk = v })
-			}
-		}
-		if !ok || nf < 0 || nk < 0 || nf+nk > len(s) {
+		uid, s1, ok1 := parseNum(s)
+		nf, s2, ok2 := parseNum(s1)
+		nk, s3, ok3 := parseNum(s2)
+		if !ok1 || !ok2 || !ok3 || uid > math.MaxUint32 || nf+nk > uint64(len(s3)) {
 			return nil, fmt.Errorf("load pairs: malformed pair list of folder %d", folderID)
 		}
-		p.Flags, p.Key, s = s[:nf], s[nf:nf+nk], s[nf+nk:]
-		out = append(out, p)
+		out = append(out, Pair{UID: uint32(uid), Flags: s3[:nf], Key: s3[nf : nf+nk]})
+		s = s3[nf+nk:]
 	}
 	if len(out) != n {
 		return nil, fmt.Errorf("load pairs: %d pairs parsed of folder %d's %d", len(out), folderID, n)
@@ -302,17 +298,18 @@ func (d *DB) PairsBrief(ctx context.Context, folderID int64) ([]Pair, error) {
 	return out, nil
 }
 
-// parseNum reads a decimal number and the space after it.
-func parseNum(s string, set func(int)) (string, bool) {
-	v, i := 0, 0
-	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		v = v*10 + int(s[i]-'0')
+// parseNum reads a decimal number of at most 10 digits (a UID, a length)
+// and the space after it.
+func parseNum(s string) (uint64, string, bool) {
+	var v uint64
+	i := 0
+	for ; i < len(s) && i <= 10 && s[i] >= '0' && s[i] <= '9'; i++ {
+		v = v*10 + uint64(s[i]-'0')
 	}
-	if i == 0 || i >= len(s) || s[i] != ' ' {
-		return s, false
+	if i == 0 || i > 10 || i >= len(s) || s[i] != ' ' {
+		return 0, s, false
 	}
-	set(v)
-	return s[i+1:], true
+	return v, s[i+1:], true
 }
 
 // sortPairs orders pairs by UID then key (cheaper here than in SQLite).
