@@ -54,6 +54,8 @@ type applier struct {
 	tails     sync.WaitGroup
 	tailMu    sync.Mutex
 	tailErr   error
+	// olds: the folder's pairs as the state had them (oldPair)
+	olds *pairIndex
 }
 
 // syncDirs makes the renames and deletions so far durable, unless the
@@ -619,25 +621,58 @@ func (a *applier) pairMeta(uid uint32, key, flags string) state.Pair {
 	} else if rm, ok := a.w.remoteMeta[uid]; ok {
 		p.Size, p.MessageID = rm.Size, rm.MessageID
 	}
-	olds, err := a.w.metaPairs(a.ctx, a.o.DB)
-	if err != nil {
-		olds = a.w.pairs // loaded ahead by newApplier where it matters
-	}
-	for _, old := range olds {
-		if (old.UID == uid && uid != 0 && !a.w.in.UIDValidityChanged) || (old.Key == key && key != "") {
-			if p.Fingerprint == "" {
-				p.Fingerprint = old.Fingerprint
-			}
-			if p.MessageID == "" {
-				p.MessageID = old.MessageID
-			}
-			if p.Size == 0 {
-				p.Size = old.Size
-			}
-			break
+	if old, ok := a.oldPair(uid, key); ok {
+		if p.Fingerprint == "" {
+			p.Fingerprint = old.Fingerprint
+		}
+		if p.MessageID == "" {
+			p.MessageID = old.MessageID
+		}
+		if p.Size == 0 {
+			p.Size = old.Size
 		}
 	}
 	return p
+}
+
+// oldPair finds the pair the state had for a message (by UID, unless
+// UIDVALIDITY changed, or by key; the first in the folder's order), by
+// an index built on first use: a plan may link or tombstone every message
+// of a big folder.
+func (a *applier) oldPair(uid uint32, key string) (state.Pair, bool) {
+	if a.olds == nil {
+		olds, err := a.w.metaPairs(a.ctx, a.o.DB)
+		if err != nil {
+			olds = a.w.pairs // loaded ahead by newApplier where it matters
+		}
+		a.olds = &pairIndex{pairs: olds, byUID: make(map[uint32]int, len(olds)), byKey: make(map[string]int, len(olds))}
+		for i := len(olds) - 1; i >= 0; i-- { // the first one wins
+			if olds[i].UID != 0 {
+				a.olds.byUID[olds[i].UID] = i
+			}
+			if olds[i].Key != "" {
+				a.olds.byKey[olds[i].Key] = i
+			}
+		}
+	}
+	at := -1
+	if i, ok := a.olds.byUID[uid]; ok && uid != 0 && !a.w.in.UIDValidityChanged {
+		at = i
+	}
+	if i, ok := a.olds.byKey[key]; ok && key != "" && (at < 0 || i < at) {
+		at = i
+	}
+	if at < 0 {
+		return state.Pair{}, false
+	}
+	return a.olds.pairs[at], true
+}
+
+// pairIndex finds a folder's pairs by UID and by key.
+type pairIndex struct {
+	pairs []state.Pair
+	byUID map[uint32]int
+	byKey map[string]int
 }
 
 // stateOnly records what needs no side effect: forgotten pairs, tombstones,
@@ -981,6 +1016,11 @@ type fetched struct {
 	msgid string
 }
 
+// pair is what the state records of a fetched message.
+func (f fetched) pair() state.Pair {
+	return state.Pair{UID: f.uid, Key: f.key, Flags: f.flags, Size: f.size, Fingerprint: f.fp, MessageID: f.msgid}
+}
+
 func (a *applier) fetch(acts []Action) error {
 	if !a.w.local.Exists() {
 		lf, err := a.o.Store.CreateFolder(a.w.name, a.w.delim)
@@ -1075,7 +1115,7 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 		}
 		err := a.tx(func(tx *state.Tx) error {
 			for _, f := range got {
-				if err := tx.PutPair(a.w.st.ID, state.Pair{UID: f.uid, Key: f.key, Flags: f.flags, Size: f.size, Fingerprint: f.fp, MessageID: f.msgid}); err != nil {
+				if err := tx.PutPair(a.w.st.ID, f.pair()); err != nil {
 					return err
 				}
 				if err := tx.DoneJournal(idOf[f.uid]); err != nil {
@@ -1100,7 +1140,7 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 			if !ok {
 				return nil // not asked for (or already delivered)
 			}
-			f, err := a.deliver(act, body)
+			f, err := deliverBody(a.w.local, act, body)
 			if err != nil {
 				return err
 			}
@@ -1145,7 +1185,7 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 		failpoint.Hit("fetch.after-write")
 		err := a.tx(func(tx *state.Tx) error {
 			for _, f := range got {
-				if err := tx.PutPair(a.w.st.ID, state.Pair{UID: f.uid, Key: f.key, Flags: f.flags, Size: f.size, Fingerprint: f.fp, MessageID: f.msgid}); err != nil {
+				if err := tx.PutPair(a.w.st.ID, f.pair()); err != nil {
 					return err
 				}
 			}
@@ -1207,11 +1247,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // errBodyRead marks a body that could not be read whole from the server.
 var errBodyRead = errors.New("body not received whole")
-
-// deliver streams one body into tmp/ (not yet committed).
-func (a *applier) deliver(act Action, body io.Reader) (delivered, error) {
-	return deliverBody(a.w.local, act, body)
-}
 
 // deliverBody streams the body of act's message into tmp/ of lf, under
 // act's key, to be committed with act's flags.

@@ -278,7 +278,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// that changed on neither side are left out before any connection.
 	condstore := c0.Caps.Has(imap.CapCondStore)
 	lookd := looks()
-	local(works, func(w *work) error { return prepare(ctx, o, w, lookd, condstore, res) })
+	// what earlier runs left unfinished, read once for all folders
+	entries, err := o.DB.Journal(ctx, 0)
+	if err != nil {
+		return res, err
+	}
+	journals := map[int64][]state.Entry{}
+	for _, e := range entries {
+		journals[e.FolderID] = append(journals[e.FolderID], e)
+	}
+	local(works, func(w *work) error { return prepare(ctx, o, w, lookd, journals, condstore, res) })
 	var changed []*work
 	for _, w := range works {
 		if w.err == nil && !w.skip {
@@ -891,15 +900,6 @@ func (b *batches[T]) later(fn func()) {
 // wait waits for every item added so far.
 func (b *batches[T]) wait() { b.wg.Wait() }
 
-// runAll runs fn, which records its folders' errors itself.
-func (a *aside) runAll(fn func()) {
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		fn()
-	}()
-}
-
 // wait waits for every plan run so far and records their errors.
 func (a *aside) wait() {
 	a.wg.Wait()
@@ -935,7 +935,7 @@ func nowUnix() int64 { return time.Now().Unix() }
 // prepare tells from the state, the local directory mtimes and the
 // LIST-STATUS numbers alone whether a folder changed at all: an unchanged
 // folder is skipped without a connection, let alone a SELECT.
-func prepare(ctx context.Context, o Options, w *work, looks map[string]localLook, condstore bool, res *Result) error {
+func prepare(ctx context.Context, o Options, w *work, looks map[string]localLook, journals map[int64][]state.Entry, condstore bool, res *Result) error {
 	if w.st == nil {
 		if o.DryRun { // change nothing, not even the state
 			w.st = &state.Folder{Channel: o.Name, Name: w.name}
@@ -949,11 +949,7 @@ func prepare(ctx context.Context, o Options, w *work, looks map[string]localLook
 	}
 	st := w.st
 	if st.ID != 0 {
-		journal, err := o.DB.Journal(ctx, st.ID)
-		if err != nil {
-			return err
-		}
-		w.journal = journal
+		w.journal = journals[st.ID]
 	}
 	w.in = FolderInput{Name: w.name}
 	look, ok := looks[w.name]

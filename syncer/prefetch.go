@@ -231,7 +231,7 @@ func (a *applier) linkPrefetched(acts []Action, ids []int64) error {
 	// a body that failed leaves its UID unpaired: the next run fetches it
 	a.record(ids, func(tx *state.Tx) error {
 		for _, f := range got {
-			if err := tx.PutPair(a.w.st.ID, state.Pair{UID: f.uid, Key: f.key, Flags: f.flags, Size: f.size, Fingerprint: f.fp, MessageID: f.msgid}); err != nil {
+			if err := tx.PutPair(a.w.st.ID, f.pair()); err != nil {
 				return err
 			}
 		}

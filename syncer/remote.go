@@ -303,20 +303,10 @@ func fetchMeta(c *imapconn.Conn, uids []uint32) (map[uint32]remoteMeta, error) {
 // literal concurrently with the library's reader.
 // sent (if not nil) runs once the FETCH is sent, before its answer is read.
 func fetchBodies(c *imapconn.Conn, uids imap.UIDSet, sent func(), fn func(uid uint32, body imap.LiteralReader) error) error {
-	fc := sendFetchBodies(c, uids)
+	fc := c.Fetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
 	if sent != nil {
 		sent()
 	}
-	return readBodies(c, fc, fn)
-}
-
-// sendFetchBodies sends UID FETCH of the bodies of uids without waiting.
-func sendFetchBodies(c *imapconn.Conn, uids imap.UIDSet) *imapclient.FetchCommand {
-	return c.Fetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
-}
-
-// readBodies reads what sendFetchBodies asked (see fetchBodies).
-func readBodies(c *imapconn.Conn, fc *imapclient.FetchCommand, fn func(uid uint32, body imap.LiteralReader) error) error {
 	for {
 		m := fc.Next()
 		if m == nil {

@@ -117,6 +117,27 @@ func (e *env) appendMessages(t *testing.T, folder string, seed int64, n, size in
 	return uids
 }
 
+// seenFiles lists a folder's seen messages in cur/, sorted; want >= 0
+// checks how many there are.
+func (e *env) seenFiles(t *testing.T, folder string, want int) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(e.root, folder, "cur", "*:2,S"))
+	if err != nil || (want >= 0 && len(files) != want) {
+		t.Fatalf("%s: %d seen files (want %d), err %v", folder, len(files), want, err)
+	}
+	sort.Strings(files)
+	return files
+}
+
+// flagLocally flags a seen message as a mail client does (renaming its
+// file from :2,S to :2,FS).
+func flagLocally(t *testing.T, seen string) {
+	t.Helper()
+	if err := os.Rename(seen, strings.TrimSuffix(seen, ":2,S")+":2,FS"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (e *env) server(t *testing.T) map[string][]testserver.Msg { return e.d.ServerState(t, user) }
 
 func (e *env) local(t *testing.T) map[string][]testserver.Msg {
@@ -706,14 +727,7 @@ func TestServerChangeDuringRun(t *testing.T) {
 	e.converged(t)
 	// a local flag change: the plan needs no gather, the run selects the
 	// folder only to push it
-	files, _ := filepath.Glob(filepath.Join(e.root, "INBOX", "cur", "*:2,S"))
-	if len(files) != 4 {
-		t.Fatalf("%d files", len(files))
-	}
-	sort.Strings(files)
-	if err := os.Rename(files[0], strings.TrimSuffix(files[0], ":2,S")+":2,FS"); err != nil {
-		t.Fatal(err)
-	}
+	flagLocally(t, e.seenFiles(t, "INBOX", 4)[0])
 	changed := false
 	res, err := e.run(t, func(o *syncer.Options) {
 		o.Trace = func(format string, args ...any) {
@@ -749,14 +763,8 @@ func TestNextSelectPipelined(t *testing.T) {
 	e.mustRun(t)
 	e.converged(t)
 	for _, f := range folders {
-		files, _ := filepath.Glob(filepath.Join(e.root, f, "cur", "*:2,S"))
-		sort.Strings(files)
-		if len(files) != 4 {
-			t.Fatalf("%s: %d files", f, len(files))
-		}
-		if err := os.Rename(files[0], strings.TrimSuffix(files[0], "S")+"FS"); err != nil {
-			t.Fatal(err)
-		}
+		files := e.seenFiles(t, f, 4)
+		flagLocally(t, files[0])
 		if err := os.Remove(files[1]); err != nil {
 			t.Fatal(err)
 		}
@@ -816,11 +824,7 @@ func TestNextSelectThenRefetch(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		gone = d.Append(t, user, "A", testserver.GenMessage(852, i, 400))
 	}
-	files, _ := filepath.Glob(filepath.Join(e.root, "B", "cur", "*:2,S"))
-	sort.Strings(files)
-	if err := os.Rename(files[0], strings.TrimSuffix(files[0], "S")+"FS"); err != nil {
-		t.Fatal(err)
-	}
+	flagLocally(t, e.seenFiles(t, "B", -1)[0])
 	expunged := false
 	res, err := e.run(t, func(o *syncer.Options) {
 		o.Trace = func(format string, args ...any) {
@@ -885,11 +889,8 @@ func TestBriefPairsKeepMeta(t *testing.T) {
 		}
 		before[p.UID] = p
 	}
-	files, _ := filepath.Glob(filepath.Join(e.root, "INBOX", "cur", "*:2,S"))
-	sort.Strings(files)
-	if err := os.Rename(files[0], strings.TrimSuffix(files[0], "S")+"FS"); err != nil {
-		t.Fatal(err)
-	}
+	files := e.seenFiles(t, "INBOX", -1)
+	flagLocally(t, files[0])
 	if err := os.Remove(files[1]); err != nil {
 		t.Fatal(err)
 	}
@@ -934,13 +935,7 @@ func TestServerConnectionLimit(t *testing.T) {
 		d.Append(t, user, f, testserver.GenMessage(int64(950+fi), 0, 400))
 		// a flag to push: the folder needs a connection of its own
 		// (new mail alone would be prefetched in the gather pipeline)
-		files, _ := filepath.Glob(filepath.Join(e.root, f, "cur", "*:2,S"))
-		if len(files) != 1 {
-			t.Fatalf("%s: %d files", f, len(files))
-		}
-		if err := os.Rename(files[0], strings.TrimSuffix(files[0], ":2,S")+":2,FS"); err != nil {
-			t.Fatal(err)
-		}
+		flagLocally(t, e.seenFiles(t, f, 1)[0])
 	}
 	res := e.mustRun(t)
 	if res.Fetched != len(folders) || res.FlagsServer != len(folders) {
