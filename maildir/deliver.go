@@ -77,11 +77,9 @@ type Delivery struct {
 	key    string
 	tmp    string
 	file   *os.File
-	size   int64
 	err    error // first write error
 	closed bool
-	synced bool // Sync made the content durable and closed the file
-	fi     os.FileInfo
+	fi     os.FileInfo // set once the content is durable and the file closed
 }
 
 // NewDelivery starts a delivery: it creates tmp/<key> exclusively.
@@ -127,14 +125,13 @@ func (d *Delivery) Key() string { return d.key }
 
 // Write writes to the tmp file (and to DeliverOpts.Hash).
 func (d *Delivery) Write(p []byte) (int, error) {
-	if d.closed {
-		return 0, errors.New("maildir: write after commit or abort")
+	if d.closed || d.fi != nil {
+		return 0, errors.New("maildir: write after sync, commit or abort")
 	}
 	if d.err != nil {
 		return 0, d.err
 	}
 	n, err := d.file.Write(p)
-	d.size += int64(n)
 	if d.o.Hash != nil {
 		d.o.Hash.Write(p[:n])
 	}
@@ -150,7 +147,7 @@ func (d *Delivery) Write(p []byte) (int, error) {
 // renames it. Deliveries written one after another can be synced together,
 // each in its own goroutine.
 func (d *Delivery) Sync() error {
-	if d.closed || d.synced {
+	if d.closed || d.fi != nil {
 		return errors.New("maildir: sync after commit, abort or sync")
 	}
 	if d.err != nil {
@@ -164,11 +161,6 @@ func (d *Delivery) Sync() error {
 }
 
 func (d *Delivery) syncClose() error {
-	if !d.o.MTime.IsZero() {
-		if err := os.Chtimes(d.tmp, time.Time{}, d.o.MTime); err != nil {
-			return err
-		}
-	}
 	if err := d.file.Sync(); err != nil {
 		return err
 	}
@@ -176,7 +168,7 @@ func (d *Delivery) syncClose() error {
 	if err != nil {
 		return err
 	}
-	d.synced, d.fi = true, fi
+	d.fi = fi
 	return d.file.Close()
 }
 
@@ -198,7 +190,7 @@ func (d *Delivery) Abort() error {
 		return nil
 	}
 	d.closed = true
-	if !d.synced {
+	if d.fi == nil {
 		d.file.Close()
 	}
 	if err := os.Remove(d.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -226,13 +218,24 @@ func (d *Delivery) commit() (Message, error) {
 	if d.err != nil {
 		return Message{}, d.err
 	}
-	if !d.synced {
+	if d.fi == nil {
 		if err := d.syncClose(); err != nil {
 			return Message{}, err
 		}
 	}
-	fi := d.fi
-	m := Message{Key: d.key, Flags: d.o.Flags, New: d.o.New, Name: d.key, Size: fi.Size(), MTime: fi.ModTime()}
+	mtime := d.fi.ModTime()
+	if !d.o.MTime.IsZero() {
+		// set only now: a file in tmp/ with an old mtime is what
+		// CleanTmp removes, and a synced delivery may wait there
+		if err := os.Chtimes(d.tmp, time.Time{}, d.o.MTime); err != nil {
+			return Message{}, err
+		}
+		mtime = d.o.MTime
+		if fi, err := os.Stat(d.tmp); err == nil {
+			mtime = fi.ModTime() // as the file system keeps it
+		}
+	}
+	m := Message{Key: d.key, Flags: d.o.Flags, New: d.o.New, Name: d.key, Size: d.fi.Size(), MTime: mtime}
 	if !d.o.New {
 		m.Name = curName(d.key, d.o.Flags, "")
 	}

@@ -237,7 +237,8 @@ func TestDeliverySyncThenCommit(t *testing.T) {
 	} {
 		t.Run(tc.start+"->"+tc.flags, func(t *testing.T) {
 			f := newFolder(t, Verbatim, "INBOX")
-			d, err := f.NewDelivery(DeliverOpts{Flags: tc.start, New: tc.start == "", NoDirSync: true})
+			old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC) // the message's date
+			d, err := f.NewDelivery(DeliverOpts{Flags: tc.start, New: tc.start == "", NoDirSync: true, MTime: old})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,6 +248,13 @@ func TestDeliverySyncThenCommit(t *testing.T) {
 			}
 			if err := d.Sync(); err == nil {
 				t.Error("second Sync: want an error")
+			}
+			if _, err := io.WriteString(d, "more"); err == nil {
+				t.Error("Write after Sync: want an error")
+			}
+			// waiting in tmp/, it is no orphan of an old delivery
+			if err := f.CleanTmp(TmpMaxAge); err != nil {
+				t.Fatal(err)
 			}
 			if got := listDir(t, f); !reflect.DeepEqual(got, []string{"tmp/" + d.Key()}) {
 				t.Errorf("after Sync: %q", got)
@@ -264,6 +272,13 @@ func TestDeliverySyncThenCommit(t *testing.T) {
 			}
 			if data, _ := os.ReadFile(m.Path(f)); string(data) != "body" || m.Size != 4 {
 				t.Errorf("content %q, size %d", data, m.Size)
+			}
+			fi, err := os.Stat(m.Path(f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !fi.ModTime().Equal(old) || !m.MTime.Equal(old) {
+				t.Errorf("mtime %v / %v, want %v", fi.ModTime(), m.MTime, old)
 			}
 		})
 	}

@@ -23,7 +23,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -140,7 +139,6 @@ func OpenFile(ctx context.Context, path string) (*DB, error) {
 	return d, nil
 }
 
-// Close closes the database.
 // Checkpoint copies what the write-ahead log holds into the database file
 // without waiting for readers or writers (a passive checkpoint): whatever
 // it moves is not left for Close to do.
@@ -151,6 +149,7 @@ func (d *DB) Checkpoint(ctx context.Context) error {
 	return nil
 }
 
+// Close closes the database.
 func (d *DB) Close() error {
 	d.w.Close()
 	return d.db.Close()
@@ -527,7 +526,7 @@ func (t *Tx) AddJournal(e *Entry) error {
 // ids (a batch journals its entries together) take one statement each.
 func (t *Tx) DoneJournal(ids ...int64) error {
 	sorted := append([]int64(nil), ids...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	slices.Sort(sorted)
 	for i := 0; i < len(sorted); {
 		j := i
 		for j+1 < len(sorted) && sorted[j+1] <= sorted[j]+1 {

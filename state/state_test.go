@@ -222,8 +222,8 @@ func TestPairsBriefMatchesPairs(t *testing.T) {
 		{UID: 4294967295, Key: "9", Flags: "S"},
 	}
 	tx, _ := d.Begin(ctx)
-	for _, p := range pairs {
-		if err := tx.PutPair(f.ID, p); err != nil {
+	for i := range pairs { // in the reverse of the order the loads give
+		if err := tx.PutPair(f.ID, pairs[len(pairs)-1-i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -244,9 +244,11 @@ func TestPairsBriefMatchesPairs(t *testing.T) {
 	if len(got) != len(pairs) || len(full) != len(pairs) {
 		t.Fatalf("brief %d pairs, full %d, want %d", len(got), len(full), len(pairs))
 	}
-	for i, p := range full {
-		want := Pair{UID: p.UID, Key: p.Key, Flags: p.Flags}
-		if got[i] != want {
+	for i, p := range pairs { // ordered by UID, then key
+		if full[i] != p {
+			t.Errorf("pair %d: full %+v, want %+v", i, full[i], p)
+		}
+		if want := (Pair{UID: p.UID, Key: p.Key, Flags: p.Flags}); got[i] != want {
 			t.Errorf("pair %d: brief %+v, want %+v", i, got[i], want)
 		}
 	}
@@ -256,7 +258,7 @@ func TestPairsBriefMatchesPairs(t *testing.T) {
 }
 
 // TestCheckpoint: what was committed is copied into the database file,
-// and still read back after a reopen.
+// and still read back.
 func TestCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

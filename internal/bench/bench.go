@@ -420,9 +420,6 @@ func (b *Bench) syncSection() error {
 	if err := b.srv.clone("main-tmpl", floorUser); err != nil {
 		return err
 	}
-	if _, b.floorSeq, err = b.srv.serverFloor(b.srv.d.IMAPAddr(), floorUser, nil); err != nil {
-		return fmt.Errorf("server floor: %w", err)
-	}
 	port := b.srv.d.IMAPPort
 	runSync := len(b.o.Only) == 0 || b.o.Only["sync"]
 	if !runSync {
@@ -478,6 +475,12 @@ func (b *Bench) incrementalScenarios(prefix string, tools []*Tool, port int) err
 		return nil
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	// what the floor knows of its folders before the first changes (the
+	// scenario 5 rounds before changed them too)
+	var err error
+	if b.floorSeq, err = b.srv.floorMarks(floorUser); err != nil {
+		return fmt.Errorf("server floor: %w", err)
+	}
 	// floor measures the server floor of a scenario after its changes
 	floor := func(id, title string) {
 		time.Sleep(1100 * time.Millisecond) // as the tools settle
@@ -485,7 +488,6 @@ func (b *Bench) incrementalScenarios(prefix string, tools []*Tool, port int) err
 		if err == nil {
 			b.floorSeq = next
 		}
-		b.floorMsgs = nil // the floor user's messages changed: listed again
 		b.record(id, title, "server", Measurement{Dur: d, Err: err})
 	}
 	title3 := fmt.Sprintf("%.0f%% server flag changes%s", b.p.flagFrac*100, sfx)
@@ -497,6 +499,7 @@ func (b *Bench) incrementalScenarios(prefix string, tools []*Tool, port int) err
 					return err
 				}
 			}
+			b.floorMsgs = nil // scenario 5's floor lists its messages again
 			floor(prefix+"3", title3)
 			return nil
 		}, nil); err != nil {
@@ -514,6 +517,7 @@ func (b *Bench) incrementalScenarios(prefix string, tools []*Tool, port int) err
 					return err
 				}
 			}
+			b.floorMsgs = nil // scenario 5's floor lists its messages again
 			floor(prefix+"4", title4)
 			return nil
 		}, nil); err != nil {

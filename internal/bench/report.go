@@ -152,8 +152,8 @@ func (b *Bench) rssTarget(id string, limitMB float64) verdict {
 	return v
 }
 
-// floorNote explains the server floor column and sets it against the
-// 0.5x / 0.2x mbsync targets of scenarios 3-5 (prefix "" or "7.").
+// floorNote explains the server floor column and gives each floor as a
+// ratio of mbsync's time (scenarios 3-5, prefix "" or "7.").
 func (b *Bench) floorNote(w *strings.Builder, prefix string) {
 	var parts []string
 	for _, n := range []string{"3", "4", "5"} {
@@ -168,7 +168,7 @@ func (b *Bench) floorNote(w *strings.Builder, prefix string) {
 	if len(parts) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "Server floor: the least IMAP conversation that learns (3, 4) or pushes (5) the scenario's changes — connect, LOGIN, one LIST-STATUS, then per changed folder SELECT + UID FETCH (FLAGS) (CHANGEDSINCE) (3, 4; and in 4 UID FETCH of the new messages' bodies, read and dropped) or SELECT + UID STORE + UID EXPUNGE (5), every command pipelined on one connection, nothing written locally — run by the benchmark itself on its own clone of the corpus with the same changes. It is what Dovecot needs to serve any client; a tool cannot go below it. %s.\n\n", strings.Join(parts, "; "))
+	fmt.Fprintf(w, "Server floor: the least IMAP conversation that learns (3, 4) or pushes (5) the scenario's changes — connect, LOGIN, one LIST-STATUS, then per changed folder SELECT + UID FETCH (FLAGS) (CHANGEDSINCE) (3, 4; and in 4 UID FETCH of the new messages' bodies, read and dropped) or SELECT + UID STORE + UID EXPUNGE (5), every command pipelined on one connection, nothing written locally — run by the benchmark itself on its own clone of the corpus with changes of the same kind and number (in 3 and 4 the same ones; in 5 its own pick of as many messages). It is what Dovecot needs to serve any client; a tool cannot go below it. %s.\n\n", strings.Join(parts, "; "))
 }
 
 // table writes one markdown table of the measurements ids for tools.

@@ -32,12 +32,11 @@ func (s *server) serverFloor(addr, user string, prev map[string]floorMark) (time
 		return 0, nil, err
 	}
 	defer logout(c)
-	list, err := c.List("", "*", &imap.ListOptions{ReturnStatus: &imap.StatusOptions{
-		NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: true}}).Collect()
+	list, err := listStatus(c)
 	if err != nil {
 		return 0, nil, err
 	}
-	next := map[string]floorMark{}
+	next := marksOf(list)
 	type sent struct {
 		sel    *imapclient.SelectCommand
 		fetch  *imapclient.FetchCommand
@@ -45,11 +44,10 @@ func (s *server) serverFloor(addr, user string, prev map[string]floorMark) (time
 	}
 	var cmds []sent
 	for _, l := range list {
-		if l.Status == nil || hasAttr(l.Attrs, imap.MailboxAttrNoSelect) {
+		mark, selectable := next[l.Mailbox]
+		if !selectable {
 			continue
 		}
-		mark := floorMark{modSeq: l.Status.HighestModSeq, uidNext: uint32(l.Status.UIDNext)}
-		next[l.Mailbox] = mark
 		old, ok := prev[l.Mailbox]
 		if ok && old.modSeq == mark.modSeq {
 			continue
@@ -144,7 +142,7 @@ func (s *server) serverFloorWrite(addr, user string, known []folderUID, frac flo
 	k := int(float64(len(all))*frac + 0.5)
 	for _, i := range perm[:k] {
 		m := all[i]
-		if hasFlag(m.flags, imap.FlagFlagged) {
+		if slices.Contains(m.flags, imap.FlagFlagged) {
 			at(m.folder).del = append(at(m.folder).del, m.uid)
 		} else {
 			at(m.folder).add = append(at(m.folder).add, m.uid)
@@ -168,21 +166,13 @@ func (s *server) serverFloorWrite(addr, user string, known []folderUID, frac flo
 		return 0, nil, err
 	}
 	defer logout(c)
-	if _, err := c.List("", "*", &imap.ListOptions{ReturnStatus: &imap.StatusOptions{
-		NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: true}}).Collect(); err != nil {
+	if _, err := listStatus(c); err != nil {
 		return 0, nil, err
 	}
 	var waits []func() error
-	set := func(uids []imap.UID) imap.UIDSet {
-		var s imap.UIDSet
-		for _, u := range uids {
-			s.AddNum(u)
-		}
-		return s
-	}
 	store := func(uids []imap.UID, op imap.StoreFlagsOp, f imap.Flag) {
 		if len(uids) > 0 {
-			cmd := c.Store(set(uids), &imap.StoreFlags{Op: op, Silent: true, Flags: []imap.Flag{f}}, nil)
+			cmd := c.Store(imap.UIDSetNum(uids...), &imap.StoreFlags{Op: op, Silent: true, Flags: []imap.Flag{f}}, nil)
 			waits = append(waits, cmd.Close)
 		}
 	}
@@ -193,7 +183,7 @@ func (s *server) serverFloorWrite(addr, user string, known []folderUID, frac flo
 		store(ch.del, imap.StoreFlagsDel, imap.FlagFlagged)
 		if len(ch.gone) > 0 {
 			store(ch.gone, imap.StoreFlagsAdd, imap.FlagDeleted)
-			exp := c.UIDExpunge(set(ch.gone))
+			exp := c.UIDExpunge(imap.UIDSetNum(ch.gone...))
 			waits = append(waits, exp.Close)
 		}
 	}
@@ -222,7 +212,7 @@ func (s *server) serverFloorWrite(addr, user string, known []folderUID, frac flo
 		switch {
 		case gone[k]:
 			continue
-		case toggled[k] && hasFlag(m.flags, imap.FlagFlagged):
+		case toggled[k] && slices.Contains(m.flags, imap.FlagFlagged):
 			m.flags = slices.DeleteFunc(slices.Clone(m.flags), func(f imap.Flag) bool { return f == imap.FlagFlagged })
 		case toggled[k]:
 			m.flags = append(slices.Clone(m.flags), imap.FlagFlagged)
@@ -232,11 +222,34 @@ func (s *server) serverFloorWrite(addr, user string, known []folderUID, frac flo
 	return took, left, nil
 }
 
-func hasFlag(flags []imap.Flag, f imap.Flag) bool {
-	for _, x := range flags {
-		if x == f {
-			return true
+// listStatus is the one LIST-STATUS every tool starts with.
+func listStatus(c *imapclient.Client) ([]*imap.ListData, error) {
+	return c.List("", "*", &imap.ListOptions{ReturnStatus: &imap.StatusOptions{
+		NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: true}}).Collect()
+}
+
+// floorMarks reads what the server floor knows of each folder of user
+// before its first call (untimed: one LIST-STATUS, nothing selected).
+func (s *server) floorMarks(user string) (map[string]floorMark, error) {
+	c, err := s.login(user)
+	if err != nil {
+		return nil, err
+	}
+	defer logout(c)
+	list, err := listStatus(c)
+	if err != nil {
+		return nil, err
+	}
+	return marksOf(list), nil
+}
+
+// marksOf is what a LIST-STATUS tells of each selectable folder.
+func marksOf(list []*imap.ListData) map[string]floorMark {
+	marks := map[string]floorMark{}
+	for _, l := range list {
+		if l.Status != nil && !hasAttr(l.Attrs, imap.MailboxAttrNoSelect) {
+			marks[l.Mailbox] = floorMark{modSeq: l.Status.HighestModSeq, uidNext: uint32(l.Status.UIDNext)}
 		}
 	}
-	return false
+	return marks
 }

@@ -191,10 +191,10 @@ func localView(root string) (*view, error) {
 		}
 		return name
 	}
+	var name string // of the folder walkMaildir is in
 	err := walkMaildir(root, func(dir string) error {
-		if name := nameOf(dir); !hasKey(v.counts, name) {
-			v.counts[name] = 0 // an empty folder counts too
-		}
+		name = nameOf(dir)
+		v.counts[name] += 0 // an empty folder counts too
 		return nil
 	}, func(dir, sub string, e os.DirEntry) error {
 		f, err := os.Open(filepath.Join(dir, sub, e.Name()))
@@ -206,7 +206,7 @@ func localView(root string) (*view, error) {
 		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 			return err
 		}
-		v.add(nameOf(dir), messageID(buf[:n]), fileFlags(e.Name()))
+		v.add(name, messageID(buf[:n]), fileFlags(e.Name()))
 		return nil
 	})
 	return v, err
@@ -314,9 +314,4 @@ func decodeMUTF7(s string) (string, bool) {
 		b.WriteString(string(utf16.Decode(u)))
 	}
 	return b.String(), true
-}
-
-func hasKey[K comparable, V any](m map[K]V, k K) bool {
-	_, ok := m[k]
-	return ok
 }
