@@ -20,7 +20,7 @@ import (
 	"time"
 )
 
-func newFolder(t *testing.T, layout Layout, name string) *Folder {
+func newFolder(t testing.TB, layout Layout, name string) *Folder {
 	t.Helper()
 	s, err := Open(t.TempDir(), layout)
 	if err != nil {
@@ -579,14 +579,7 @@ func TestPathToNameOutsideRoot(t *testing.T) {
 }
 
 func BenchmarkScan(b *testing.B) {
-	s, err := Open(b.TempDir(), Verbatim)
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := s.CreateFolder("INBOX", '/')
-	if err != nil {
-		b.Fatal(err)
-	}
+	f := newFolder(b, Verbatim, "INBOX")
 	for i := 0; i < 20000; i++ {
 		name := filepath.Join(f.Path(), "cur", strconv.Itoa(1700000000+i)+".M1P2Q3.host,S=100:2,S")
 		if err := os.WriteFile(name, nil, 0o600); err != nil {
@@ -621,17 +614,10 @@ func BenchmarkScan(b *testing.B) {
 // BenchmarkDurableDelivery: 200 messages of 6 KB delivered durably as the
 // sync does (written into tmp/, fsynced with 8 fsyncs in flight, renamed,
 // one fsync of the directory). It reports the kernel CPU time per message,
-// what new mail costs locally (on the 2-core benchmark VM 0.35-0.75 ms,
+// what new mail costs locally (on the 2-core benchmark VM 0.1-1.3 ms,
 // varying with the disk's state from run to run).
 func BenchmarkDurableDelivery(b *testing.B) {
-	s, err := Open(b.TempDir(), Verbatim)
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := s.CreateFolder("INBOX", '/')
-	if err != nil {
-		b.Fatal(err)
-	}
+	f := newFolder(b, Verbatim, "INBOX")
 	body := strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", 94) // 6,016 bytes
 	var ru0, ru1 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
