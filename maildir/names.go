@@ -150,27 +150,57 @@ func joinName(levels []string, delim rune) string {
 	return strings.Join(levels, string(delim))
 }
 
+// naming is how a store spells folder names on disk: its layout, and
+// whether levels are spelled in UTF-8 or in IMAP modified UTF-7.
+type naming struct {
+	layout Layout
+	mutf7  bool
+}
+
+// dotted reports whether '.' separates levels on disk, so that a '.' inside
+// a level must be escaped.
+func (n naming) dotted() bool { return n.layout == MaildirPP || n.layout == Flat }
+
+// level spells one level of a name as (part of) a directory name.
+func (n naming) level(l string) (string, error) {
+	if n.mutf7 {
+		var err error
+		if l, err = encodeMUTF7(l); err != nil {
+			return "", err
+		}
+	}
+	return escapeLevel(l, n.dotted())
+}
+
+// unlevel is the exact inverse of level.
+func (n naming) unlevel(c string) (string, error) {
+	l, err := decodeLevel(c, n.dotted())
+	if err != nil || !n.mutf7 {
+		return l, err
+	}
+	return decodeMUTF7(l)
+}
+
 // relPath maps a folder name to a clean path relative to the root. The result
 // is "." (only for INBOX in the Maildir++ layout) or a path of components
 // none of which is empty, ".", ".." or contains a separator.
-func relPath(name string, delim rune, layout Layout) (string, error) {
+func (n naming) relPath(name string, delim rune) (string, error) {
 	levels, err := splitName(name, delim)
 	if err != nil {
 		return "", err
 	}
-	pp := layout == MaildirPP
 	comps := make([]string, len(levels))
 	for i, l := range levels {
 		if i == 0 && l == "INBOX" {
 			comps[i] = l
 			continue
 		}
-		if comps[i], err = escapeLevel(l, pp); err != nil {
+		if comps[i], err = n.level(l); err != nil {
 			return "", fmt.Errorf("folder name %q: %w", name, err)
 		}
 	}
 	var rel string
-	switch layout {
+	switch n.layout {
 	case Verbatim:
 		for _, c := range comps {
 			if len(c) > maxComponent {
@@ -186,33 +216,44 @@ func relPath(name string, delim rune, layout Layout) (string, error) {
 		if len(rel) > maxComponent {
 			return "", fmt.Errorf("folder name %q: too long", name)
 		}
+	case Flat:
+		rel = strings.Join(comps, ".")
+		if len(rel) > maxComponent {
+			return "", fmt.Errorf("folder name %q: too long", name)
+		}
 	default:
-		return "", fmt.Errorf("unknown layout %d", layout)
+		return "", fmt.Errorf("unknown layout %d", n.layout)
 	}
 	return rel, nil
 }
 
 // relName is the inverse of relPath. rel must be clean and relative.
-func relName(rel string, delim rune, layout Layout) (string, error) {
+func (n naming) relName(rel string, delim rune) (string, error) {
 	if err := checkDelim(delim); err != nil {
 		return "", err
 	}
 	var levels []string
-	switch layout {
-	case Verbatim:
-		if rel == "." {
-			return "", errors.New("the root is not a folder in the verbatim layout")
-		}
-		for i, c := range strings.Split(rel, string(filepath.Separator)) {
+	decodeAll := func(comps []string) error {
+		for i, c := range comps {
 			if i == 0 && c == "INBOX" {
 				levels = append(levels, c)
 				continue
 			}
-			l, err := decodeLevel(c, false)
+			l, err := n.unlevel(c)
 			if err != nil {
-				return "", err
+				return err
 			}
 			levels = append(levels, l)
+		}
+		return nil
+	}
+	switch n.layout {
+	case Verbatim:
+		if rel == "." {
+			return "", errors.New("the root is not a folder in the verbatim layout")
+		}
+		if err := decodeAll(strings.Split(rel, string(filepath.Separator))); err != nil {
+			return "", err
 		}
 	case MaildirPP:
 		if rel == "." {
@@ -221,19 +262,18 @@ func relName(rel string, delim rune, layout Layout) (string, error) {
 		if strings.ContainsRune(rel, filepath.Separator) || !strings.HasPrefix(rel, ".") {
 			return "", fmt.Errorf("%q is not a Maildir++ folder", rel)
 		}
-		for i, c := range strings.Split(rel[1:], ".") {
-			if i == 0 && c == "INBOX" {
-				levels = append(levels, c)
-				continue
-			}
-			l, err := decodeLevel(c, true)
-			if err != nil {
-				return "", err
-			}
-			levels = append(levels, l)
+		if err := decodeAll(strings.Split(rel[1:], ".")); err != nil {
+			return "", err
+		}
+	case Flat:
+		if rel == "." || strings.ContainsRune(rel, filepath.Separator) {
+			return "", fmt.Errorf("%q is not a folder of the flat layout", rel)
+		}
+		if err := decodeAll(strings.Split(rel, ".")); err != nil {
+			return "", err
 		}
 	default:
-		return "", fmt.Errorf("unknown layout %d", layout)
+		return "", fmt.Errorf("unknown layout %d", n.layout)
 	}
 	if delim == 0 && len(levels) > 1 {
 		return "", fmt.Errorf("%q is nested but the hierarchy delimiter is NIL", rel)
@@ -242,7 +282,7 @@ func relName(rel string, delim rune, layout Layout) (string, error) {
 	// Belt and braces: the name must map back to exactly this path (this
 	// also rejects levels that contain the delimiter, and "inbox" spelled in
 	// another case).
-	if again, err := relPath(name, delim, layout); err != nil || again != rel {
+	if again, err := n.relPath(name, delim); err != nil || again != rel {
 		return "", fmt.Errorf("%q is not a canonical folder path", rel)
 	}
 	return name, nil

@@ -144,7 +144,7 @@ func TestNameToPathRefusesSymlinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rel, _ := relPath("Evil/sub", '/', layout)
+		rel, _ := naming{layout: layout}.relPath("Evil/sub", '/')
 		link := filepath.Join(s.Root(), strings.Split(rel, "/")[0])
 		if err := os.Symlink(outside, link); err != nil {
 			t.Fatal(err)
@@ -262,13 +262,17 @@ func FuzzNameMapping(f *testing.F) {
 	}
 	f.Add("a%b", '%')
 	f.Add("a\u00fcb", '\u00fc')
-	stores := map[Layout]*Store{}
-	for _, l := range []Layout{Verbatim, MaildirPP} {
-		s, err := Open(f.TempDir(), l)
-		if err != nil {
-			f.Fatal(err)
+	f.Add("Entw&APw-rfe", '/')
+	f.Add("a&-b.c", '.')
+	var stores []*Store
+	for _, l := range []Layout{Verbatim, MaildirPP, Flat} {
+		for _, n := range []Names{UTF8, MUTF7} {
+			s, err := OpenWith(f.TempDir(), Options{Layout: l, Names: n})
+			if err != nil {
+				f.Fatal(err)
+			}
+			stores = append(stores, s)
 		}
-		stores[l] = s
 	}
 	f.Fuzz(func(t *testing.T, name string, extra rune) {
 		for _, s := range stores {
@@ -279,7 +283,7 @@ func FuzzNameMapping(f *testing.F) {
 					if err != nil || filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
 						t.Fatalf("%v %q: %q -> %q escapes the root", s.layout, delim, name, p)
 					}
-					if s.layout == Verbatim && rel == "." {
+					if s.layout != MaildirPP && rel == "." {
 						t.Fatalf("%v: %q -> the root", s.layout, name)
 					}
 					back, err := s.PathToName(p, delim)

@@ -23,7 +23,28 @@ const (
 	// MaildirPP is the Maildir++ layout: INBOX is the root itself and
 	// "Archive/2023" is root/.Archive.2023.
 	MaildirPP
+	// Flat puts every folder in one directory at the root, its levels
+	// joined by '.': "Archive/2023" is root/Archive.2023 and INBOX is
+	// root/INBOX (OfflineIMAP's default, sep = ".").
+	Flat
 )
+
+// Names is how a store spells non-ASCII folder names on disk.
+type Names int
+
+const (
+	// UTF8 spells them as they are ("Entwürfe").
+	UTF8 Names = iota
+	// MUTF7 spells them in IMAP modified UTF-7 ("Entw&APw-rfe"), as
+	// mbsync 1.4 and OfflineIMAP do.
+	MUTF7
+)
+
+// Options are a store's settings.
+type Options struct {
+	Layout Layout
+	Names  Names
+}
 
 // String returns "verbatim" or "maildir++".
 func (l Layout) String() string {
@@ -32,6 +53,8 @@ func (l Layout) String() string {
 		return "verbatim"
 	case MaildirPP:
 		return "maildir++"
+	case Flat:
+		return "flat"
 	}
 	return fmt.Sprintf("Layout(%d)", int(l))
 }
@@ -40,14 +63,25 @@ func (l Layout) String() string {
 type Store struct {
 	root     string // absolute and clean
 	layout   Layout
+	naming   naming
 	hostname string // escaped, for generated keys
 }
 
-// Open opens the store at root, creating the root directory (mode 0700) if
-// it is missing.
+// Open opens the store at root with folder names in UTF-8, creating the
+// root directory (mode 0700) if it is missing.
 func Open(root string, layout Layout) (*Store, error) {
-	if layout != Verbatim && layout != MaildirPP {
+	return OpenWith(root, Options{Layout: layout})
+}
+
+// OpenWith opens the store at root, creating the root directory (mode 0700)
+// if it is missing.
+func OpenWith(root string, o Options) (*Store, error) {
+	layout := o.Layout
+	if layout != Verbatim && layout != MaildirPP && layout != Flat {
 		return nil, fmt.Errorf("maildir: unknown layout %d", layout)
+	}
+	if o.Names != UTF8 && o.Names != MUTF7 {
+		return nil, fmt.Errorf("maildir: unknown names %d", o.Names)
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -61,7 +95,7 @@ func Open(root string, layout Layout) (*Store, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("maildir: open %s: not a directory", abs)
 	}
-	return &Store{root: abs, layout: layout, hostname: escapedHostname()}, nil
+	return &Store{root: abs, layout: layout, naming: naming{layout: layout, mutf7: o.Names == MUTF7}, hostname: escapedHostname()}, nil
 }
 
 // Root returns the absolute, clean root directory.
@@ -76,7 +110,7 @@ func (s *Store) Layout() Layout { return s.layout }
 // that is a symbolic link is refused, so the path cannot escape the root.
 // INBOX is matched case-insensitively at the first level.
 func (s *Store) NameToPath(name string, delim rune) (string, error) {
-	rel, err := relPath(name, delim, s.layout)
+	rel, err := s.naming.relPath(name, delim)
 	if err != nil {
 		return "", fmt.Errorf("maildir: %w", err)
 	}
@@ -130,7 +164,7 @@ func (s *Store) PathToName(path string, delim rune) (string, error) {
 	if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", fmt.Errorf("maildir: %q is outside %s", path, s.root)
 	}
-	name, err := relName(rel, delim, s.layout)
+	name, err := s.naming.relName(rel, delim)
 	if err != nil {
 		return "", fmt.Errorf("maildir: %w", err)
 	}
@@ -161,6 +195,16 @@ func (s *Store) Folders(delim rune) ([]string, error) {
 		}
 	}
 	switch s.layout {
+	case Flat:
+		ents, err := os.ReadDir(s.root)
+		if err != nil {
+			return nil, fmt.Errorf("maildir: list folders in %s: %w", s.root, err)
+		}
+		for _, e := range ents {
+			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				add(e.Name())
+			}
+		}
 	case MaildirPP:
 		add(".")
 		ents, err := os.ReadDir(s.root)
@@ -186,7 +230,7 @@ func (s *Store) Folders(delim rune) ([]string, error) {
 				sub := filepath.Join(rel, e.Name())
 				// A component that does not decode (cur/new/tmp, dot
 				// files, ...) cannot lead to a folder: skip its subtree.
-				if _, err := relName(sub, delimOrSlash(delim), Verbatim); err != nil {
+				if _, err := s.naming.relName(sub, delimOrSlash(delim)); err != nil {
 					continue
 				}
 				add(sub)

@@ -627,8 +627,13 @@ func (a *applier) pairMeta(uid uint32, key, flags string) state.Pair {
 	p := state.Pair{UID: uid, Key: key, Flags: flags}
 	if li, ok := a.w.localInfo[key]; ok {
 		p.Size, p.Fingerprint, p.MessageID = li.CRLFSize, li.Fingerprint, li.MessageID
-	} else if rm, ok := a.w.remoteMeta[uid]; ok {
-		p.Size, p.MessageID = rm.Size, rm.MessageID
+	}
+	if rm, ok := a.w.remoteMeta[uid]; ok {
+		// the server's size: a file another tool added a field to is longer
+		p.Size = rm.Size
+		if p.MessageID == "" {
+			p.MessageID = rm.MessageID
+		}
 	}
 	if old, ok := a.oldPair(uid, key); ok {
 		if p.Fingerprint == "" {

@@ -22,7 +22,8 @@ type lfWriter struct {
 	pending bool // a CR was held back at the end of the last chunk
 	buf     []byte
 	hdr     headerSniffer
-	n       int64 // bytes written out
+	body    *bodyTee // nil unless the body is measured for content matching
+	n       int64    // bytes written out
 }
 
 func newLFWriter(w io.Writer) *lfWriter {
@@ -63,6 +64,9 @@ func (l *lfWriter) emit(b []byte) error {
 	}
 	l.h.Write(b)
 	l.hdr.Write(b)
+	if l.body != nil {
+		l.body.Write(b)
+	}
 	l.n += int64(len(b))
 	_, err := l.w.Write(b)
 	return err
@@ -81,8 +85,9 @@ func (l *lfWriter) Fingerprint() string { return hex.EncodeToString(l.h.Sum(nil)
 
 // headerSniffer keeps the header block (up to 64 KiB) of a streamed message.
 type headerSniffer struct {
-	buf  []byte
-	done bool
+	buf      []byte
+	done     bool
+	complete bool // the blank line that ends the header was seen
 }
 
 func (s *headerSniffer) Write(p []byte) {
@@ -91,12 +96,21 @@ func (s *headerSniffer) Write(p []byte) {
 	}
 	s.buf = append(s.buf, p...)
 	if i := bytes.Index(s.buf, []byte("\n\n")); i >= 0 {
-		s.buf, s.done = s.buf[:i+1], true
+		s.buf, s.done, s.complete = s.buf[:i+1], true, true
 	} else if i := bytes.Index(s.buf, []byte("\r\n\r\n")); i >= 0 {
-		s.buf, s.done = s.buf[:i+2], true
+		s.buf, s.done, s.complete = s.buf[:i+2], true, true
 	} else if len(s.buf) > 64<<10 {
 		s.buf, s.done = s.buf[:64<<10], true
 	}
+}
+
+// HeadKey returns the headKey of the header block, or "" when the header
+// was not seen whole.
+func (s *headerSniffer) HeadKey() string {
+	if !s.complete {
+		return ""
+	}
+	return headKey(s.buf)
 }
 
 // MessageID returns the Message-ID of the header block, or "".
@@ -137,12 +151,16 @@ func headerValue(block []byte, name string) string {
 }
 
 // LocalInfo is what a pass over a local file tells: its size once uploaded
-// (with CRLF line endings), its fingerprint, Message-ID and date.
+// (with CRLF line endings), its fingerprint, Message-ID and date, and its
+// identity for content matching (see identity.go).
 type LocalInfo struct {
 	CRLFSize    int64
 	Fingerprint string
 	MessageID   string
 	Date        time.Time
+	HeadKey     string // "" when the header could not be read whole
+	BodyHash    string
+	BodySize    int64 // with CRLF line endings
 }
 
 // ReadLocalInfo reads a Maildir file once.
@@ -153,12 +171,14 @@ func ReadLocalInfo(path string) (LocalInfo, error) {
 	}
 	defer f.Close()
 	lw := newLFWriter(io.Discard)
+	lw.body = newBodyTee()
 	cr := &crlfCounter{}
 	if _, err := io.Copy(io.MultiWriter(lw, cr), f); err != nil {
 		return LocalInfo{}, err
 	}
 	lw.Flush()
-	info := LocalInfo{CRLFSize: cr.size(), Fingerprint: lw.Fingerprint(), MessageID: lw.hdr.MessageID(), Date: lw.hdr.Date()}
+	info := LocalInfo{CRLFSize: cr.size(), Fingerprint: lw.Fingerprint(), MessageID: lw.hdr.MessageID(), Date: lw.hdr.Date(), HeadKey: lw.hdr.HeadKey()}
+	info.BodyHash, info.BodySize = lw.body.Sum()
 	if info.Date.IsZero() {
 		if fi, err := f.Stat(); err == nil {
 			info.Date = fi.ModTime()

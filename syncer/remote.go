@@ -260,14 +260,16 @@ func searchAll(c *imapconn.Conn) (map[uint32]bool, error) {
 type remoteMeta struct {
 	Size      int64
 	MessageID string
+	HeadKey   string // see identity.go
+	BodySize  int64  // Size less the header block
 }
 
-// fetchMeta fetches the size and Message-ID of some messages.
+// fetchMeta fetches the size and the header block of some messages.
 func fetchMeta(c *imapconn.Conn, uids []uint32) (map[uint32]remoteMeta, error) {
 	out := map[uint32]remoteMeta{}
 	for _, chunk := range chunks(uids, 1000) {
 		set := uidSet(chunk)
-		sec := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Message-ID"}, Peek: true}
+		sec := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
 		fc := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{sec}})
 		for {
 			m := fc.Next()
@@ -277,7 +279,7 @@ func fetchMeta(c *imapconn.Conn, uids []uint32) (map[uint32]remoteMeta, error) {
 			buf, err := m.Collect()
 			if err != nil {
 				fc.Close()
-				return nil, fmt.Errorf("fetch message ids: %w", err)
+				return nil, fmt.Errorf("fetch message headers: %w", err)
 			}
 			if buf.UID == 0 {
 				continue
@@ -286,11 +288,56 @@ func fetchMeta(c *imapconn.Conn, uids []uint32) (map[uint32]remoteMeta, error) {
 			for _, b := range buf.BodySection {
 				hdr = b.Bytes
 			}
-			out[uint32(buf.UID)] = remoteMeta{Size: buf.RFC822Size, MessageID: headerValue(hdr, "Message-Id")}
+			rm := remoteMeta{Size: buf.RFC822Size, MessageID: headerValue(hdr, "Message-Id")}
+			if len(hdr) > 0 {
+				rm.HeadKey, rm.BodySize = headKey(hdr), buf.RFC822Size-int64(len(hdr))
+			}
+			out[uint32(buf.UID)] = rm
 		}
 		if err := fc.Close(); err != nil {
-			return nil, fmt.Errorf("fetch message ids: %w", err)
+			return nil, fmt.Errorf("fetch message headers: %w", err)
 		}
+	}
+	return out, nil
+}
+
+// fetchBodyHashes streams the bodies (BODY.PEEK[TEXT]) of some messages
+// through the hash a local file's body gets (SHA-256 with LF endings).
+func fetchBodyHashes(c *imapconn.Conn, uids []uint32) (map[uint32]string, error) {
+	out := map[uint32]string{}
+	fc := c.Fetch(uidSet(uids), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Specifier: imap.PartSpecifierText, Peek: true}}})
+	for {
+		m := fc.Next()
+		if m == nil {
+			break
+		}
+		_, err := readItems(m, func(items *fetchItems, body imap.LiteralReader) error {
+			if items.uid == 0 {
+				return nil
+			}
+			lw := newLFWriter(io.Discard)
+			n, err := io.Copy(lw, body)
+			if err == nil && n != body.Size() {
+				err = io.ErrUnexpectedEOF
+			}
+			if err != nil {
+				return fmt.Errorf("fetch uid %d for comparison: %w: %w", items.uid, errBodyRead, err)
+			}
+			lw.Flush()
+			out[items.uid] = lw.Fingerprint()
+			return nil
+		})
+		if err != nil {
+			if errors.Is(err, errBodyRead) {
+				c.Abort()
+			} else {
+				fc.Close()
+			}
+			return nil, err
+		}
+	}
+	if err := fc.Close(); err != nil {
+		return nil, fmt.Errorf("fetch bodies for comparison: %w", err)
 	}
 	return out, nil
 }
@@ -331,29 +378,6 @@ func fetchBodies(c *imapconn.Conn, uids imap.UIDSet, sent func(), fn func(uid ui
 		return fmt.Errorf("fetch: %w", err)
 	}
 	return nil
-}
-
-// fetchFingerprints streams the bodies of some messages through the same
-// fingerprint a local file gets (SHA-256 of the content with LF endings).
-func fetchFingerprints(c *imapconn.Conn, uids []uint32) (map[uint32]string, error) {
-	out := map[uint32]string{}
-	err := fetchBodies(c, uidSet(uids), nil, func(uid uint32, body imap.LiteralReader) error {
-		lw := newLFWriter(io.Discard)
-		n, err := io.Copy(lw, body)
-		if err == nil && n != body.Size() {
-			err = io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return fmt.Errorf("fetch uid %d for comparison: %w: %w", uid, errBodyRead, err)
-		}
-		lw.Flush()
-		out[uid] = lw.Fingerprint()
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func uidSet(uids []uint32) imap.UIDSet {

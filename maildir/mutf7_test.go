@@ -1,0 +1,116 @@
+package maildir
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+func TestMUTF7(t *testing.T) {
+	tests := []struct {
+		utf8, mutf7 string
+	}{
+		{"INBOX", "INBOX"},
+		{"Entwürfe", "Entw&APw-rfe"},
+		{"&", "&-"},
+		{"a&b", "a&-b"},
+		{"Gelöschte Elemente", "Gel&APY-schte Elemente"},
+		{"日本語", "&ZeVnLIqe-"},
+		{"~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"},
+		{"😀", "&2D3eAA-"},
+		{"a\tb", "a&AAk-b"},
+	}
+	for _, tc := range tests {
+		got, err := encodeMUTF7(tc.utf8)
+		if err != nil || got != tc.mutf7 {
+			t.Errorf("encode(%q) = %q, %v; want %q", tc.utf8, got, err, tc.mutf7)
+		}
+		back, err := decodeMUTF7(tc.mutf7)
+		if err != nil || back != tc.utf8 {
+			t.Errorf("decode(%q) = %q, %v; want %q", tc.mutf7, back, err, tc.utf8)
+		}
+	}
+	for _, bad := range []string{"&", "&APw", "&AP-", "&AGE-", "Entwürfe", "&2D0-", "&APwA-", "a\x7fb"} {
+		if got, err := decodeMUTF7(bad); err == nil {
+			t.Errorf("decode(%q) = %q, want an error", bad, got)
+		}
+	}
+	if _, err := encodeMUTF7("bad\xff"); err == nil {
+		t.Error("invalid UTF-8 encoded")
+	}
+}
+
+// TestNamings: the paths of the flat layout and of modified UTF-7 names,
+// and their inverse.
+func TestNamings(t *testing.T) {
+	tests := []struct {
+		o    Options
+		name string
+		want string // relative to root; "" means an error
+	}{
+		{Options{Layout: Verbatim, Names: MUTF7}, "Entwürfe", "Entw&APw-rfe"},
+		{Options{Layout: Verbatim, Names: MUTF7}, "Archiv/Entwürfe", "Archiv/Entw&APw-rfe"},
+		{Options{Layout: Verbatim, Names: MUTF7}, "A&B", "A&-B"},
+		{Options{Layout: Verbatim, Names: MUTF7}, "INBOX/ü", "INBOX/&APw-"},
+		{Options{Layout: Verbatim, Names: MUTF7}, "ü/..", "&APw-/%2E."},
+		{Options{Layout: MaildirPP, Names: MUTF7}, "Entwürfe/ü", ".Entw&APw-rfe.&APw-"},
+		{Options{Layout: MaildirPP, Names: MUTF7}, "INBOX", "."},
+		{Options{Layout: Flat}, "INBOX", "INBOX"},
+		{Options{Layout: Flat}, "INBOX/Sent", "INBOX.Sent"},
+		{Options{Layout: Flat}, "Archive/2023", "Archive.2023"},
+		{Options{Layout: Flat}, "a.b/c", "a%2Eb.c"},
+		{Options{Layout: Flat}, ".hidden", "%2Ehidden"},
+		{Options{Layout: Flat}, "Entwürfe", "Entwürfe"},
+		{Options{Layout: Flat, Names: MUTF7}, "Entwürfe/2023", "Entw&APw-rfe.2023"},
+	}
+	for _, tc := range tests {
+		s, err := OpenWith(t.TempDir(), tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.NameToPath(tc.name, '/')
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("%+v NameToPath(%q) = %q, want an error", tc.o, tc.name, got)
+			}
+			continue
+		}
+		want := filepath.Join(s.Root(), tc.want)
+		if err != nil || got != want {
+			t.Errorf("%+v NameToPath(%q) = %q, %v; want %q", tc.o, tc.name, got, err, want)
+			continue
+		}
+		if back, err := s.PathToName(got, '/'); err != nil || back != tc.name {
+			t.Errorf("%+v PathToName(%q) = %q, %v; want %q", tc.o, got, back, err, tc.name)
+		}
+	}
+}
+
+// TestFoldersMUTF7AndFlat: Folders lists the folders of such trees by
+// their UTF-8 names, and skips directories that are not the image of one.
+func TestFoldersMUTF7AndFlat(t *testing.T) {
+	for _, o := range []Options{{Layout: Verbatim, Names: MUTF7}, {Layout: Flat, Names: MUTF7}, {Layout: Flat}} {
+		s, err := OpenWith(t.TempDir(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{"INBOX", "Entwürfe", "Archive/2023", "INBOX/Sent"} {
+			if _, err := s.CreateFolder(n, '/'); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.Folders('/')
+		if err != nil {
+			t.Fatal(err)
+		}
+		// (in the verbatim layout Archive has no cur/ and new/: not a folder)
+		want := []string{"Archive/2023", "Entwürfe", "INBOX", "INBOX/Sent"}
+		if len(got) != len(want) {
+			t.Fatalf("%+v: folders %q, want %q", o, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%+v: folders %q, want %q", o, got, want)
+			}
+		}
+	}
+}

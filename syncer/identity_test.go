@@ -1,0 +1,106 @@
+package syncer
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"testing"
+)
+
+// TestHeadKey: the fields other tools add do not change a header's key;
+// anything else does.
+func TestHeadKey(t *testing.T) {
+	base := "From: a@example.org\nSubject: hello\n  folded\nMessage-ID: <1@x>\n\n"
+	tests := []struct {
+		name  string
+		block string
+		same  bool
+	}{
+		{"identical", base, true},
+		{"CRLF endings", "From: a@example.org\r\nSubject: hello\r\n  folded\r\nMessage-ID: <1@x>\r\n\r\n", true},
+		{"no blank line", "From: a@example.org\nSubject: hello\n  folded\nMessage-ID: <1@x>\n", true},
+		{"mbsync X-TUID at the end", "From: a@example.org\nSubject: hello\n  folded\nMessage-ID: <1@x>\nX-TUID: AbCdEfGhIjKl\n\n", true},
+		{"X-OfflineIMAP folded", "X-OfflineIMAP: 123-456\n 789\nFrom: a@example.org\nSubject: hello\n  folded\nMessage-ID: <1@x>\n\n", true},
+		{"X-OfflineIMAP-x", "From: a@example.org\nX-OfflineIMAP-Sync: 1\nSubject: hello\n  folded\nMessage-ID: <1@x>\n\n", true},
+		{"mutt Status", "From: a@example.org\nSubject: hello\n  folded\nMessage-ID: <1@x>\nStatus: RO\nX-Status: A\n\n", true},
+		{"delivery trace", "Return-Path: <a@example.org>\nDelivered-To: b@example.net\nFrom: a@example.org\nSubject: hello\n  folded\nMessage-ID: <1@x>\n\n", true},
+		{"name case", "From: a@example.org\nSubject: hello\n  folded\nMessage-ID: <1@x>\nx-tuid: q\n\n", true},
+		{"other subject", "From: a@example.org\nSubject: hullo\n  folded\nMessage-ID: <1@x>\n\n", false},
+		{"other continuation", "From: a@example.org\nSubject: hello\n  unfolded\nMessage-ID: <1@x>\n\n", false},
+		{"field order", "Subject: hello\n  folded\nFrom: a@example.org\nMessage-ID: <1@x>\n\n", false},
+		{"extra field", "From: a@example.org\nSubject: hello\n  folded\nMessage-ID: <1@x>\nX-Spam: yes\n\n", false},
+		{"other Message-ID", "From: a@example.org\nSubject: hello\n  folded\nMessage-ID: <2@x>\n\n", false},
+	}
+	want := headKey([]byte(base))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := headKey([]byte(tc.block))
+			if (got == want) != tc.same {
+				t.Errorf("same key = %v, want %v", got == want, tc.same)
+			}
+		})
+	}
+}
+
+// TestBodyTee: the body is what follows the first empty line, its size the
+// one it has with CRLF endings, whatever the chunking.
+func TestBodyTee(t *testing.T) {
+	tests := []struct {
+		msg, body string
+	}{
+		{"A: 1\nB: 2\n\nline one\nline two\n", "line one\nline two\n"},
+		{"A: 1\n\n\nafter an empty first line\n", "\nafter an empty first line\n"},
+		{"\nno header\n", "no header\n"},
+		{"A: 1\n", ""},
+		{"A: 1\n\n", ""},
+	}
+	for _, tc := range tests {
+		for _, chunk := range []int{1, 2, 3, 1 << 20} {
+			b := newBodyTee()
+			msg := []byte(tc.msg)
+			for len(msg) > 0 {
+				n := min(chunk, len(msg))
+				b.Write(msg[:n])
+				msg = msg[n:]
+			}
+			ref := newBodyTee()
+			ref.inBody = true
+			ref.Write([]byte(tc.body))
+			gotH, gotN := b.Sum()
+			wantH, _ := ref.Sum()
+			wantN := int64(len(tc.body) + bytes.Count([]byte(tc.body), []byte{'\n'}))
+			if gotH != wantH || gotN != wantN {
+				t.Errorf("%q in chunks of %d: size %d, want %d; hash equal %v", tc.msg, chunk, gotN, wantN, gotH == wantH)
+			}
+		}
+	}
+}
+
+// TestLocalAndRemoteIdentityAgree: a file as mbsync stores it (LF, an
+// X-TUID field) and the server's copy (CRLF, no X-TUID) get the same header
+// key, body hash and body size by the local and the remote code paths.
+func TestLocalAndRemoteIdentityAgree(t *testing.T) {
+	server := "From: a@example.org\r\nSubject: s\r\nMessage-ID: <9@x>\r\n\r\nbody line\r\n.dot\r\n\r\nlast\r\n"
+	local := "From: a@example.org\nSubject: s\nMessage-ID: <9@x>\nX-TUID: 0123456789ab\n\nbody line\n.dot\n\nlast\n"
+	path := t.TempDir() + "/m"
+	if err := writeFile(path, local); err != nil {
+		t.Fatal(err)
+	}
+	li, err := ReadLocalInfo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdrEnd := bytes.Index([]byte(server), []byte("\r\n\r\n")) + 4
+	rm := remoteMeta{HeadKey: headKey([]byte(server[:hdrEnd])), BodySize: int64(len(server) - hdrEnd)}
+	lw := newLFWriter(io.Discard)
+	lw.Write([]byte(server[hdrEnd:]))
+	lw.Flush()
+	if li.HeadKey != rm.HeadKey || li.BodySize != rm.BodySize || li.BodyHash != lw.Fingerprint() {
+		t.Fatalf("local %+v\nremote %+v body %s", li, rm, lw.Fingerprint())
+	}
+	if li.CRLFSize == int64(len(server)) {
+		t.Fatal("the X-TUID field should make the sizes differ")
+	}
+}
+
+func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }

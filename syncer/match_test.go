@@ -1,0 +1,155 @@
+package syncer_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/maildir"
+	"github.com/mdsync/mdsync/state"
+)
+
+// asForeignTool returns msg as another tool stores it locally: LF line
+// endings and the given header lines added at the end of the header.
+func asForeignTool(msg []byte, add ...string) []byte {
+	s := strings.ReplaceAll(string(msg), "\r\n", "\n")
+	head, body, _ := strings.Cut(s, "\n\n")
+	for _, a := range add {
+		head += "\n" + a
+	}
+	return []byte(head + "\n\n" + body)
+}
+
+// sharedID is a message with a Message-ID another message shares.
+func sharedID(subject, body string) []byte {
+	return []byte("From: x@example.org\r\nSubject: " + subject + "\r\nMessage-ID: <shared@example.org>\r\n\r\n" + body + "\r\n")
+}
+
+// TestForeignTreeRelinksByContent: a tree another tool synced (mbsync's
+// X-TUID in every file, OfflineIMAP's X-OfflineIMAP, mutt's Status) under a
+// fresh mdsync state is linked to the server's messages by content: nothing
+// is copied again either way, files keep their names. Two different
+// messages sharing a Message-ID stay two, byte-identical copies stay two on
+// each side, also after the state is lost again.
+func TestForeignTreeRelinksByContent(t *testing.T) {
+	e := newEnv(t, "")
+	store, err := maildir.Open(e.root, maildir.Verbatim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := store.CreateFolder("INBOX", '/')
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	put := func(msg []byte, flags string) {
+		n++
+		name := fmt.Sprintf("1700000000.%d_%d.host,U=%d:2,%s", 4000+n, n, n, flags)
+		if err := os.WriteFile(filepath.Join(inbox.Path(), "cur", name), msg, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flagSets := []struct {
+		imap    []imap.Flag
+		letters string
+	}{{nil, ""}, {[]imap.Flag{imap.FlagSeen}, "S"}, {[]imap.Flag{imap.FlagSeen, imap.FlagFlagged}, "FS"}, {[]imap.Flag{imap.FlagAnswered, imap.FlagSeen}, "RS"}}
+	// downloaded by mbsync: X-TUID locally
+	for i := 0; i < 6; i++ {
+		m := testserver.GenMessage(60, i, 600+100*i)
+		fs := flagSets[i%len(flagSets)]
+		e.d.Append(t, user, "INBOX", m, fs.imap...)
+		put(asForeignTool(m, fmt.Sprintf("X-TUID: tuid%08d", i)), fs.letters)
+	}
+	// uploaded by mbsync: X-TUID on the server's copy only
+	up := testserver.GenMessage(61, 0, 700)
+	e.d.Append(t, user, "INBOX", []byte(strings.Replace(string(up), "\r\n\r\n", "\r\nX-TUID: uploadtuid00\r\n\r\n", 1)), imap.FlagSeen)
+	put(asForeignTool(up), "S")
+	// OfflineIMAP and mutt fields, one without a Message-ID
+	off := testserver.GenMessage(62, 0, 800)
+	e.d.Append(t, user, "INBOX", off)
+	put(asForeignTool(off, "X-OfflineIMAP: 1234567-890"), "")
+	noID := noMessageID(63, 1)
+	e.d.Append(t, user, "INBOX", noID, imap.FlagSeen)
+	put(asForeignTool(noID, "Status: RO", "X-Status: "), "S")
+	// byte-identical copies, each with its own X-TUID locally
+	twin := testserver.GenMessage(64, 0, 900)
+	e.d.Append(t, user, "INBOX", twin)
+	e.d.Append(t, user, "INBOX", twin)
+	put(asForeignTool(twin, "X-TUID: twin00000001"), "")
+	put(asForeignTool(twin, "X-TUID: twin00000002"), "")
+	// two different messages that share a Message-ID, one on each side
+	e.d.Append(t, user, "INBOX", sharedID("on the server", "alpha"))
+	put(asForeignTool(sharedID("on the disk", "beta")), "")
+	// same Message-ID and header, a different body of another length
+	e.d.Append(t, user, "INBOX", []byte(strings.Replace(string(testserver.GenMessage(65, 0, 500)), "\r\n\r\n", "\r\n\r\nserver: ", 1)))
+	put(asForeignTool(testserver.GenMessage(65, 0, 500), "X-TUID: differentbody"), "")
+
+	before := fileNames(t, e.root)
+	res := e.mustRun(t)
+	if res.Linked != 11 || res.Fetched != 2 || res.Appended != 2 {
+		t.Errorf("first run: %+v, want 11 linked, 2 fetched, 2 appended", res)
+	}
+	appends := 0
+	for _, w := range writeCommands(e.trace.String()) {
+		if strings.Contains(w, "APPEND") {
+			appends++
+		} else {
+			t.Errorf("first run sent %s", w)
+		}
+	}
+	if appends != 2 {
+		t.Errorf("%d APPENDs, want 2 (the two messages that only share a Message-ID)", appends)
+	}
+	after := fileNames(t, e.root)
+	kept := map[string]bool{}
+	for _, f := range after {
+		kept[f] = true
+	}
+	for _, f := range before {
+		if !kept[f] {
+			t.Errorf("file renamed or removed: %s", f)
+		}
+	}
+	count := func(when string, wantServer, wantLocal int) {
+		t.Helper()
+		s, l := e.server(t)["INBOX"], e.local(t)["INBOX"]
+		if len(s) != wantServer || len(l) != wantLocal {
+			t.Errorf("%s: %d messages on the server, %d locally; want %d and %d", when, len(s), len(l), wantServer, wantLocal)
+		}
+		if d := testserver.Duplicates(map[string][]testserver.Msg{"INBOX": s}); len(d) != 1 {
+			t.Errorf("%s: duplicates on the server: %v (want only the twin)", when, d)
+		}
+	}
+	count("after the first run", 15, 15)
+	res = e.mustRun(t)
+	if w := writeCommands(e.trace.String()); len(w) > 0 || res.Fetched+res.Appended+res.Linked != 0 {
+		t.Errorf("second run: %+v, sent %v", res, w)
+	}
+
+	// lose the state: everything is linked again, nothing copied
+	e.db.Close()
+	if err := os.Remove(filepath.Join(e.cfg.StateDir, state.FileName)); err != nil {
+		t.Fatal(err)
+	}
+	if e.db, err = state.Open(context.Background(), e.cfg.StateDir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.db.Close() })
+	res = e.mustRun(t)
+	if res.Linked != 15 || res.Fetched+res.Appended != 0 {
+		t.Errorf("after losing the state: %+v, want 15 linked, nothing copied", res)
+	}
+	if w := writeCommands(e.trace.String()); len(w) > 0 {
+		t.Errorf("after losing the state the run sent %v", w)
+	}
+	count("after losing the state", 15, 15)
+	if got := fileNames(t, e.root); fmt.Sprint(got) != fmt.Sprint(after) {
+		t.Errorf("files changed after losing the state:\n%v\n%v", after, got)
+	}
+}
