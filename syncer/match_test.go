@@ -153,3 +153,51 @@ func TestForeignTreeRelinksByContent(t *testing.T) {
 		t.Errorf("files changed after losing the state:\n%v\n%v", after, got)
 	}
 }
+
+// TestMUTF7TreeIsLinked: a tree whose directories are named in modified
+// UTF-7 (mbsync 1.4, OfflineIMAP), opened with Names MUTF7, is the server's
+// folder of that name: nothing is created on either side, its messages are
+// linked, and new mail lands in the same directory.
+func TestMUTF7TreeIsLinked(t *testing.T) {
+	e := newEnv(t, "")
+	e.opts = maildir.Options{Names: maildir.MUTF7}
+	e.d.CreateFolder(t, user, "Entwürfe")
+	e.d.CreateFolder(t, user, "Archiv/Gelöscht")
+	m1, m2 := testserver.GenMessage(70, 0, 500), testserver.GenMessage(70, 1, 500)
+	e.d.Append(t, user, "Entwürfe", m1, imap.FlagDraft)
+	e.d.Append(t, user, "Archiv/Gelöscht", m2, imap.FlagSeen)
+	for dir, f := range map[string]struct {
+		msg   []byte
+		flags string
+	}{"Entw&APw-rfe": {m1, "D"}, "Archiv/Gel&APY-scht": {m2, "S"}} {
+		for _, sub := range []string{"cur", "new", "tmp"} {
+			if err := os.MkdirAll(filepath.Join(e.root, dir, sub), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		name := filepath.Join(e.root, dir, "cur", "1700000000.1_1.host,U=1:2,"+f.flags)
+		if err := os.WriteFile(name, asForeignTool(f.msg, "X-TUID: abcdefghijkl"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		os.MkdirAll(filepath.Join(e.root, "INBOX", sub), 0o700)
+	}
+	res := e.mustRun(t)
+	if w := writeCommands(e.trace.String()); len(w) > 0 {
+		t.Errorf("sent %v", w)
+	}
+	if res.Linked != 2 || res.Fetched+res.Appended+res.Created != 0 {
+		t.Errorf("result %+v, want 2 linked and nothing else", res)
+	}
+	e.d.Append(t, user, "Entwürfe", testserver.GenMessage(70, 2, 500))
+	if res := e.mustRun(t); res.Fetched != 1 {
+		t.Errorf("new mail: %+v", res)
+	}
+	if n, _ := filepath.Glob(filepath.Join(e.root, "Entw&APw-rfe", "new", "*")); len(n) != 1 {
+		t.Errorf("new mail in Entw&APw-rfe/new: %v", n)
+	}
+	if _, err := os.Stat(filepath.Join(e.root, "Entwürfe")); err == nil {
+		t.Error("a UTF-8 directory was created beside the modified UTF-7 one")
+	}
+}

@@ -32,6 +32,8 @@ type env struct {
 	root  string
 	db    *state.DB
 	trace bytes.Buffer
+	// opts are the local store's settings (zero: verbatim, UTF-8 names)
+	opts maildir.Options
 }
 
 func newEnv(t *testing.T, extra string) *env {
@@ -85,7 +87,7 @@ maildir = "t"
 
 func (e *env) run(t *testing.T, mod func(o *syncer.Options)) (*syncer.Result, error) {
 	t.Helper()
-	store, err := maildir.Open(e.root, maildir.Verbatim)
+	store, err := maildir.OpenWith(e.root, e.opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -237,11 +237,17 @@ func loadConfig(e *env, c *cli.Context) (*config.Config, error) {
 
 func openStore(cfg *config.Config, name string) (*maildir.Store, error) {
 	m := cfg.Maildir[name]
-	layout := maildir.Verbatim
-	if m.Layout == "maildir++" {
-		layout = maildir.MaildirPP
+	o := maildir.Options{Layout: maildir.Verbatim}
+	switch m.Layout {
+	case "maildir++":
+		o.Layout = maildir.MaildirPP
+	case "flat":
+		o.Layout = maildir.Flat
 	}
-	return maildir.Open(m.Path, layout)
+	if m.Names == "mutf7" {
+		o.Names = maildir.MUTF7
+	}
+	return maildir.OpenWith(m.Path, o)
 }
 
 // targetResult is the outcome of one channel or POP account.

@@ -62,7 +62,8 @@ type IMAP struct {
 // Maildir is a [maildir.NAME] local tree.
 type Maildir struct {
 	Path   string `toml:"path"`
-	Layout string `toml:"layout"` // verbatim (default) | maildir++
+	Layout string `toml:"layout"` // verbatim (default) | maildir++ | flat
+	Names  string `toml:"names"`  // utf8 (default) | mutf7: how non-ASCII folder names are spelled on disk
 	Name   string `toml:"-"`
 }
 
@@ -369,8 +370,18 @@ func (c *Config) validate() error {
 			m.Layout = "verbatim"
 		case "maildir++", "maildirpp":
 			m.Layout = "maildir++"
+		case "flat":
+			m.Layout = "flat"
 		default:
-			return c.errAt("maildir."+n+".layout", "layout must be \"verbatim\" or \"maildir++\", not %q", m.Layout)
+			return c.errAt("maildir."+n+".layout", "layout must be \"verbatim\", \"maildir++\" or \"flat\", not %q", m.Layout)
+		}
+		switch strings.ToLower(m.Names) {
+		case "", "utf8", "utf-8":
+			m.Names = "utf8"
+		case "mutf7", "utf7", "imap":
+			m.Names = "mutf7"
+		default:
+			return c.errAt("maildir."+n+".names", "names must be \"utf8\" or \"mutf7\" (IMAP modified UTF-7, as mbsync 1.4 and OfflineIMAP write them), not %q", m.Names)
 		}
 	}
 	for _, n := range sortedKeys(c.IMAP) {

@@ -74,6 +74,8 @@ func TestErrors(t *testing.T) {
 		{"no accounts", "state_dir = \"/tmp\"\n", `no [imap.NAME] or [pop.NAME] account`},
 		{"bad pop delete", base + "\n[pop.isp]\nhost = \"h\"\nuser = \"u\"\npassword_env = \"X\"\nmaildir = \"work\"\ndelete = \"sometimes\"\n", `x.toml:19: pop.isp: delete must be`},
 		{"dup name", base + "\n[pop.work]\nhost = \"h\"\nuser = \"u\"\npassword_env = \"X\"\nmaildir = \"work\"\n", `pop.work: name "work" is also used by channel.work`},
+		{"bad layout", strings.Replace(base, `path = "/tmp/m"`, "path = \"/tmp/m\"\nlayout = \"nested\"", 1), `x.toml:9: maildir.work: layout must be "verbatim", "maildir++" or "flat"`},
+		{"bad names", strings.Replace(base, `path = "/tmp/m"`, "path = \"/tmp/m\"\nnames = \"latin1\"", 1), `x.toml:9: maildir.work: names must be "utf8" or "mutf7"`},
 		{"unset var", strings.Replace(base, `path = "/tmp/m"`, `path = "$NO_SUCH_VAR_X/m"`, 1), `x.toml:8: maildir.work: environment variable $NO_SUCH_VAR_X is not set`},
 	}
 	for _, tc := range cases {
