@@ -12,17 +12,24 @@ all: build
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/mdsync
 
-# Dovecot (IMAP + POP3) is what the integration tests run against. As root
-# this installs it when missing; MDSYNC_REQUIRE_DOVECOT=1 makes its absence a
-# failure instead of a skip, so the Dovecot tests never silently vanish.
+# Dovecot (IMAP + POP3) is what the integration tests run against, and
+# mbsync (Debian isync) and OfflineIMAP (offlineimap3) are the tools whose
+# trees and state `mdsync import` adopts. As root this installs what is
+# missing; MDSYNC_REQUIRE_DOVECOT=1 makes their absence a failure instead of
+# a skip, so those tests never silently vanish.
+PEER_PKGS = dovecot-imapd dovecot-pop3d isync offlineimap3
 dovecot:
-	@if ! command -v dovecot >/dev/null 2>&1 && ! [ -x /usr/sbin/dovecot ]; then \
+	@missing=""; \
+	command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd dovecot-pop3d"; \
+	command -v mbsync >/dev/null 2>&1 || missing="$$missing isync"; \
+	command -v offlineimap >/dev/null 2>&1 || missing="$$missing offlineimap3"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "installing dovecot-imapd dovecot-pop3d"; \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q dovecot-imapd dovecot-pop3d >/dev/null || \
-			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dovecot-imapd dovecot-pop3d >/dev/null; }; \
+			echo "installing$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
 		else \
-			echo "dovecot is missing: sudo apt-get install dovecot-imapd dovecot-pop3d" >&2; exit 1; \
+			echo "missing:$$missing: sudo apt-get install $(PEER_PKGS)" >&2; exit 1; \
 		fi; \
 	fi
 

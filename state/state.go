@@ -472,6 +472,10 @@ func (t *Tx) DeleteFolder(folderID int64) error {
 	if _, err := t.exec(`DELETE FROM pair WHERE folder_id = ?`, folderID); err != nil {
 		return fmt.Errorf("forget folder: %w", err)
 	}
+	// what was under way there is moot once the folder is forgotten
+	if _, err := t.exec(`DELETE FROM journal WHERE folder_id = ?`, folderID); err != nil {
+		return fmt.Errorf("forget folder: %w", err)
+	}
 	if _, err := t.exec(`DELETE FROM folder WHERE id = ?`, folderID); err != nil {
 		return fmt.Errorf("forget folder: %w", err)
 	}

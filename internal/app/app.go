@@ -163,7 +163,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				Usage:     "synchronise the named channels and POP accounts (all when none)",
 				ArgsUsage: "[NAME...]",
 				Flags: append(common(),
-					&cli.StringSliceFlag{Name: "force-delete", Usage: "let the run delete more than max_delete in `FOLDER` (repeatable)"}),
+					&cli.StringSliceFlag{Name: "force-delete", Usage: "let the run delete more than max_delete in `FOLDER` (repeatable)"},
+					&cli.StringSliceFlag{Name: "redownload", Usage: "forget what the state knows of channel or POP account `NAME` and download its mail again, into a missing or empty Maildir (repeatable)"}),
 				Before:                 before,
 				UseShortOptionHandling: true,
 				Action:                 func(c *cli.Context) error { return runSync(ctx, e, c) },
@@ -184,6 +185,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				UseShortOptionHandling: true,
 				Action:                 func(c *cli.Context) error { return runStatus(ctx, e, c) },
 			},
+			// IMPORTCMD
 			{
 				Name:  "version",
 				Usage: "print the version",
@@ -315,6 +317,13 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 	for _, f := range c.StringSlice("force-delete") {
 		force[f] = true
 	}
+	redownload := map[string]bool{}
+	for _, n := range c.StringSlice("redownload") {
+		if cfg.Channel[n] == nil && cfg.POP[n] == nil {
+			return exitf(ExitUsage, "--redownload %s: no channel or pop account of that name", n)
+		}
+		redownload[n] = true
+	}
 	var debugW io.Writer
 	if e.verbose >= 2 {
 		debugW = &lockedWriter{w: e.stderr}
@@ -329,7 +338,7 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = runChannel(ctx, e, cfg, db, name, force, debugW)
+			results[i] = runChannel(ctx, e, cfg, db, name, force, redownload[name], debugW)
 		}(i, name)
 	}
 	for j, name := range pops {
@@ -338,7 +347,7 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = runPOP(ctx, e, cfg, db, name, debugW)
+			results[i] = runPOP(ctx, e, cfg, db, name, redownload[name], debugW)
 		}(len(channels)+j, name)
 	}
 	wg.Wait()
@@ -440,7 +449,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, force map[string]bool, debugW io.Writer) targetResult {
+func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, force map[string]bool, redownload bool, debugW io.Writer) targetResult {
 	r := targetResult{Name: name, Kind: "channel", start: time.Now(), Counts: map[string]int{}}
 	fail := func(err error) targetResult {
 		r.Error, r.temp, r.end = err.Error(), classify(err), time.Now()
@@ -448,6 +457,21 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 	}
 	ch := cfg.Channel[name]
 	acct := cfg.IMAP[ch.IMAP]
+	_, known, err := db.Counts(ctx, name)
+	if err != nil {
+		return fail(err)
+	}
+	if redownload {
+		if !e.dryRun {
+			if err := forgetChannel(ctx, db, name); err != nil {
+				return fail(fmt.Errorf("forget the state of the channel: %w", err))
+			}
+		}
+		known = 0
+	}
+	if err := checkRoot(cfg, cfg.Maildir[ch.Maildir], name, known); err != nil {
+		return fail(err)
+	}
 	pw, err := acct.Secret()
 	if err != nil {
 		return fail(fmt.Errorf("imap.%s: %w", ch.IMAP, err))
@@ -500,12 +524,27 @@ func intCounts(b []byte) map[string]int {
 	return out
 }
 
-func runPOP(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, debugW io.Writer) targetResult {
+func runPOP(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, redownload bool, debugW io.Writer) targetResult {
 	r := targetResult{Name: name, Kind: "pop", start: time.Now(), Counts: map[string]int{}}
 	p := cfg.POP[name]
 	fail := func(err error) targetResult {
 		r.Error, r.temp, r.end = err.Error(), classify(err), time.Now()
 		return r
+	}
+	known, err := db.POPCount(ctx, name)
+	if err != nil {
+		return fail(err)
+	}
+	if redownload {
+		if !e.dryRun {
+			if err := forgetPOP(ctx, db, name); err != nil {
+				return fail(fmt.Errorf("forget the state of the account: %w", err))
+			}
+		}
+		known = 0
+	}
+	if err := checkRoot(cfg, cfg.Maildir[p.Maildir], name, known); err != nil {
+		return fail(err)
 	}
 	pw, err := p.Secret()
 	if err != nil {

@@ -305,12 +305,26 @@ func keyLines(data []byte) map[string]int {
 	return m
 }
 
-func (c *Config) errAt(key string, format string, args ...interface{}) error {
+// Pos returns "file:line" of a key (or of the closest section that holds
+// it), for errors about what the key says.
+func (c *Config) Pos(key string) string {
+	if line := c.line(key); line > 0 {
+		return fmt.Sprintf("%s:%d", c.File, line)
+	}
+	return c.File
+}
+
+func (c *Config) line(key string) int {
 	line := c.lines[key]
 	for k := key; line == 0 && strings.Contains(k, "."); {
 		k = k[:strings.LastIndex(k, ".")]
 		line = c.lines[k]
 	}
+	return line
+}
+
+func (c *Config) errAt(key string, format string, args ...interface{}) error {
+	line := c.line(key)
 	section := key
 	if parts := strings.SplitN(key, ".", 3); len(parts) >= 2 {
 		section = parts[0] + "." + parts[1]
@@ -337,7 +351,7 @@ func (c *Config) validate() error {
 	if c.StateDir == "" {
 		c.StateDir = filepath.Join(xdgState(), "mdsync")
 	}
-	if c.StateDir, err = ExpandPath(c.StateDir); err != nil {
+	if c.StateDir, err = c.expandPath(c.StateDir); err != nil {
 		return c.errAt("state_dir", "%v", err)
 	}
 	seen := map[string]string{}
@@ -362,7 +376,7 @@ func (c *Config) validate() error {
 		if m.Path == "" {
 			return c.errAt("maildir."+n, "path is required")
 		}
-		if m.Path, err = ExpandPath(m.Path); err != nil {
+		if m.Path, err = c.expandPath(m.Path); err != nil {
 			return c.errAt("maildir."+n+".path", "%v", err)
 		}
 		switch strings.ToLower(m.Layout) {
@@ -564,7 +578,7 @@ func (c *Config) validateServer(sec string, s *Server, tlsPort, plainPort int) e
 	}
 	if s.CAFile != "" {
 		var err error
-		if s.CAFile, err = ExpandPath(s.CAFile); err != nil {
+		if s.CAFile, err = c.expandPath(s.CAFile); err != nil {
 			return c.errAt(sec+".ca_file", "%v", err)
 		}
 	}
@@ -588,8 +602,25 @@ func IsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// ExpandPath expands ~ and $VARS and makes the path absolute.
-func ExpandPath(p string) (string, error) {
+// expandPath is ExpandPath for a path of the config: a relative path is
+// relative to the config file's directory (as in mbsync 1.5), never to
+// the directory mdsync happens to be run from (cron's is $HOME, a shell's
+// anything).
+func (c *Config) expandPath(p string) (string, error) {
+	base := "."
+	if c.File != "" {
+		base = filepath.Dir(c.File)
+	}
+	return ExpandPathFrom(p, base)
+}
+
+// ExpandPath expands ~ and $VARS and makes the path absolute (relative to
+// the current directory).
+func ExpandPath(p string) (string, error) { return ExpandPathFrom(p, ".") }
+
+// ExpandPathFrom expands ~ and $VARS and makes the path absolute, relative
+// to base.
+func ExpandPathFrom(p, base string) (string, error) {
 	var missing []string
 	p = os.Expand(p, func(v string) string {
 		val, ok := os.LookupEnv(v)
@@ -610,6 +641,9 @@ func ExpandPath(p string) (string, error) {
 	}
 	if p == "" {
 		return "", errors.New("empty path")
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(base, p)
 	}
 	return filepath.Abs(p)
 }

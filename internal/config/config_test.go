@@ -180,3 +180,22 @@ func TestParseAgeSize(t *testing.T) {
 		t.Error("no error for lots")
 	}
 }
+
+// TestRelativePaths: relative paths are relative to the config file's
+// directory, wherever mdsync is run from.
+func TestRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(t.TempDir())
+	text := strings.Replace(base, `path = "/tmp/m"`, `path = "mail/work"`, 1) + "\nstate_dir = \"state\"\n"
+	text = "state_dir = \"state\"\n" + strings.TrimSuffix(text, "\nstate_dir = \"state\"\n")
+	c, err := Parse(filepath.Join(dir, "conf", "config.toml"), []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "conf", "mail", "work"); c.Maildir["work"].Path != want {
+		t.Errorf("path = %q, want %q", c.Maildir["work"].Path, want)
+	}
+	if want := filepath.Join(dir, "conf", "state"); c.StateDir != want {
+		t.Errorf("state_dir = %q, want %q", c.StateDir, want)
+	}
+}
