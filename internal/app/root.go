@@ -89,4 +89,3 @@ func forgetPOP(ctx context.Context, db *state.DB, account string) error {
 	}
 	return tx.Commit()
 }
-

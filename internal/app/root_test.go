@@ -31,10 +31,10 @@ func TestMissingRootFailsLoudly(t *testing.T) {
 	server := d.ServerState(t, user)
 
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(t *testing.T)
-		mend  func(t *testing.T)
-		want  []string
+		mend   func(t *testing.T)
+		want   []string
 	}{
 		{"moved away",
 			func(t *testing.T) { must(t, os.Rename(root, root+".bak")) },
