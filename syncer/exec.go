@@ -270,7 +270,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", d.Name, err))
 			continue
 		}
-		works = append(works, &work{name: d.Name, delim: delim, local: lf, st: stFolders[d.Name], rstat: rstat[d.Name], createLocal: d.CreateLocal, createRemote: d.CreateRemote})
+		st := stFolders[d.Name]
+		if d.Redownload && st != nil {
+			res.Notes = append(res.Notes, d.Action.Reason)
+			if !o.DryRun {
+				if err := forgetFolder(ctx, o.DB, st); err != nil {
+					res.Errors = append(res.Errors, fmt.Sprintf("%s: forget the removed folder's state: %v", d.Name, err))
+					continue
+				}
+			}
+			st = nil
+		}
+		works = append(works, &work{name: d.Name, delim: delim, local: lf, st: st, rstat: rstat[d.Name], createLocal: d.CreateLocal, createRemote: d.CreateRemote})
 	}
 	pool.put(c0, nil)
 
@@ -1592,6 +1603,19 @@ func removeFolder(ctx context.Context, c *imapconn.Conn, o Options, act Action, 
 		os.Remove(lf.Path()) // stays when it holds sub-folders
 	}
 	tx, err := o.DB.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := tx.DeleteFolder(st.ID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// forgetFolder drops a folder's state (pairs, numbers, journal).
+func forgetFolder(ctx context.Context, db *state.DB, st *state.Folder) error {
+	tx, err := db.BeginDurable(ctx)
 	if err != nil {
 		return err
 	}

@@ -20,13 +20,17 @@ type FolderDecision struct {
 	Sync         bool
 	CreateLocal  bool
 	CreateRemote bool
-	Action       Action // folder-level action worth reporting (create, skip, remove), if any
+	// Redownload: the folder was synced before and its directory is gone;
+	// its state is forgotten and it is created and filled again.
+	Redownload bool
+	Action     Action // folder-level action worth reporting (create, skip, remove), if any
 }
 
 // PlanFolders pairs the folders of both sides. A folder missing on one side
-// is created there when it is new (create policy), and left alone when it
-// was synced before and then deleted on that side, unless the remove policy
-// says to propagate the deletion.
+// is created there when it is new (create policy). One synced before and
+// then deleted on one side is deleted on the other when the remove policy
+// says so; otherwise a folder removed locally is downloaded again (create
+// policy permitting), and one deleted on the server is kept locally.
 func PlanFolders(fs []FolderSides, create, remove string) []FolderDecision {
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
 	has := func(policy, side string) bool { return policy == "both" || policy == side }
@@ -52,9 +56,17 @@ func PlanFolders(fs []FolderSides, create, remove string) []FolderDecision {
 				act(OpSkipFolder, fmt.Sprintf("%q exists only locally; create = %q keeps it there", f.Name, create))
 			}
 		case f.Remote: // in state, gone locally
-			if has(remove, "imap") {
+			switch {
+			case has(remove, "imap"):
 				act(OpRemoveRemote, fmt.Sprintf("%q was deleted locally: delete it on the server", f.Name))
-			} else {
+			case has(create, "maildir"):
+				// The directory is gone, not emptied message by message:
+				// with deletions not propagated, the server's copy is
+				// the folder, and it comes back (as in mbsync and
+				// OfflineIMAP). Its old state is void.
+				d.Sync, d.CreateLocal, d.Redownload = true, true, true
+				act(OpCreateLocal, fmt.Sprintf("%q was removed locally; remove = %q keeps it on the server: downloaded again (set remove = \"imap\" to delete it there instead)", f.Name, remove))
+			default:
 				act(OpSkipFolder, fmt.Sprintf("%q was deleted locally; kept on the server (set remove = \"imap\" to delete it there)", f.Name))
 			}
 		case f.Local: // in state, gone on the server

@@ -45,8 +45,8 @@ func TestPlanFolders(t *testing.T) {
 		create, remove string
 		want           string
 	}{
-		{"both", "none", "[both sync] [gone-local skip-folder] [gone-remote skip-folder] [new-local sync create-remote] [new-remote sync create-local]"},
-		{"maildir", "none", "[both sync] [gone-local skip-folder] [gone-remote skip-folder] [new-local skip-folder] [new-remote sync create-local]"},
+		{"both", "none", "[both sync] [gone-local sync create-local redownload] [gone-remote skip-folder] [new-local sync create-remote] [new-remote sync create-local]"},
+		{"maildir", "none", "[both sync] [gone-local sync create-local redownload] [gone-remote skip-folder] [new-local skip-folder] [new-remote sync create-local]"},
 		{"none", "both", "[both sync] [gone-local remove-remote] [gone-remote remove-local] [new-local skip-folder] [new-remote skip-folder]"},
 		{"imap", "maildir", "[both sync] [gone-local skip-folder] [gone-remote remove-local] [new-local sync create-remote] [new-remote skip-folder]"},
 	}
@@ -59,6 +59,9 @@ func TestPlanFolders(t *testing.T) {
 			}
 			if d.Action.Op != "" {
 				s += " " + string(d.Action.Op)
+			}
+			if d.Redownload {
+				s += " redownload"
 			}
 			got = append(got, "["+s+"]")
 		}

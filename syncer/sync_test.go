@@ -581,13 +581,22 @@ func TestFolderDeletionPolicies(t *testing.T) {
 				if localErr != nil || !serverHas {
 					t.Errorf("remove=none deleted a folder (local err %v, server has %v)", localErr, serverHas)
 				}
-				if !strings.Contains(notes, `"GoneOnServer" was deleted on the server; kept locally`) || !strings.Contains(notes, `"GoneLocally" was deleted locally; kept on the server`) {
-					t.Errorf("the run did not say what it skipped: %s", notes)
+				if !strings.Contains(notes, `"GoneOnServer" was deleted on the server; kept locally`) || !strings.Contains(notes, `"GoneLocally" was removed locally; remove = "none" keeps it on the server: downloaded again`) {
+					t.Errorf("the run did not say what it did: %s", notes)
 				}
-				// and it keeps skipping, without re-creating either side
-				e.mustRun(t)
-				if _, err := os.Stat(filepath.Join(e.root, "GoneLocally")); err == nil {
-					t.Errorf("GoneLocally was re-created locally")
+				// the removed folder came back whole, nothing was uploaded
+				if res.Fetched != 1 || res.Appended != 0 || res.Expunged != 0 {
+					t.Errorf("the removed folder was not downloaded again: %+v", res)
+				}
+				if got := e.local(t)["GoneLocally"]; len(got) != 1 {
+					t.Errorf("GoneLocally holds %d messages locally, want 1", len(got))
+				}
+				if got := e.server(t)["GoneLocally"]; len(got) != 1 {
+					t.Errorf("GoneLocally holds %d messages on the server, want 1", len(got))
+				}
+				// and the next run changes nothing
+				if res := e.mustRun(t); res.Fetched+res.Appended+res.Expunged+res.DeletedLocal != 0 {
+					t.Errorf("the run after: %+v", res)
 				}
 			} else {
 				if localErr == nil || serverHas {
