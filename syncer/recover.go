@@ -2,7 +2,9 @@ package syncer
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
 
@@ -18,32 +20,69 @@ import (
 //     both sides converges (a flag already set on both sides is agreed, a
 //     message gone on both sides is forgotten).
 func recoverFolder(ctx context.Context, o Options, w *work, journal []state.Entry, res *Result) error {
+	find, err := fetchedFinder(w, journal)
+	if err != nil {
+		return fmt.Errorf("recover %q: %w", w.name, err)
+	}
 	tx, err := o.DB.Begin(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("recover %q: %w", w.name, err)
 	}
 	defer tx.Rollback()
 	linked := 0
+	ids := make([]int64, 0, len(journal))
 	for _, e := range journal {
-		if e.Op == "fetch" && w.local.Exists() {
-			m, found, err := w.local.Lookup(e.Key)
+		if e.Op == "fetch" {
+			m, found, err := find(e.Key)
 			if err != nil {
-				return err
+				return fmt.Errorf("recover %q: %w", w.name, err)
 			}
 			if found {
 				if err := tx.PutPair(w.st.ID, state.Pair{UID: e.UID, Key: e.Key, Flags: Synced(m.Flags)}); err != nil {
-					return err
+					return fmt.Errorf("recover %q: %w", w.name, err)
 				}
 				linked++
 			}
 		}
-		if err := tx.DoneJournal(e.ID); err != nil {
-			return err
-		}
+		ids = append(ids, e.ID)
+	}
+	if err := tx.DoneJournal(ids...); err != nil {
+		return fmt.Errorf("recover %q: %w", w.name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return fmt.Errorf("recover %q: %w", w.name, err)
 	}
-	res.note("%s: recovered %d journal entries of an interrupted run (%d deliveries kept)", w.name, len(journal), linked)
+	res.note("%s: finished %d actions an earlier run left open (%d downloaded messages kept)", w.name, len(journal), linked)
 	return nil
+}
+
+// lookupMax is how many fetch entries are looked up one by one; above it
+// the folder is read once and the entries found in that listing, so that
+// recovery stays linear in the number of entries and files.
+const lookupMax = 8
+
+// fetchedFinder returns how to find the files of the journal's fetch
+// entries in the folder.
+func fetchedFinder(w *work, journal []state.Entry) (func(key string) (maildir.Message, bool, error), error) {
+	none := func(string) (maildir.Message, bool, error) { return maildir.Message{}, false, nil }
+	if !w.local.Exists() {
+		return none, nil
+	}
+	n := 0
+	for _, e := range journal {
+		if e.Op == "fetch" {
+			n++
+		}
+	}
+	if n <= lookupMax {
+		return w.local.Lookup, nil
+	}
+	msgs, _, err := w.local.ScanNames()
+	if err != nil {
+		return nil, err
+	}
+	return func(key string) (maildir.Message, bool, error) {
+		m, ok := msgs[key]
+		return m, ok, nil
+	}, nil
 }

@@ -431,7 +431,7 @@ func printResults(e *env, results []targetResult) {
 			e.infof("%s %s: no changes", r.Kind, r.Name)
 		}
 		for _, n := range r.Notes {
-			if e.verbose > 0 || strings.Contains(n, "deleted") || strings.Contains(n, "downloaded again") || strings.Contains(n, "UIDVALIDITY") || strings.Contains(n, "recovered") {
+			if e.verbose > 0 || strings.Contains(n, "deleted") || strings.Contains(n, "downloaded again") || strings.Contains(n, "UIDVALIDITY") || strings.Contains(n, "left open") {
 				e.infof("  %s", n)
 			}
 		}
