@@ -580,8 +580,11 @@ func (a *applier) selected(pre *imapclient.SelectCommand) error {
 	return nil
 }
 
+// tx runs fn in a state transaction. It is not cancelled with the run: an
+// interrupted run still records what it has done (an interrupt stops new
+// work in journal).
 func (a *applier) tx(fn func(tx *state.Tx) error) error {
-	tx, err := a.o.DB.Begin(a.ctx)
+	tx, err := a.o.DB.Begin(context.WithoutCancel(a.ctx))
 	if err != nil {
 		return err
 	}
@@ -595,6 +598,9 @@ func (a *applier) tx(fn func(tx *state.Tx) error) error {
 // journal commits the intent of a batch of actions; the returned ids are
 // marked done by the transaction that records the outcome.
 func (a *applier) journal(op string, acts []Action, arg func(Action) string) ([]int64, error) {
+	if err := a.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: not started: %w", op, err) // interrupted
+	}
 	ids := make([]int64, len(acts))
 	err := a.tx(func(tx *state.Tx) error {
 		for i, act := range acts {

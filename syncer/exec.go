@@ -640,6 +640,9 @@ func (p *connPool) dial(ctx context.Context, pipeline func(*imapclient.Client)) 
 	if err != nil {
 		return nil, err
 	}
+	// An interrupt ends what the connection is doing at once: reads and
+	// writes in flight fail, what is done is recorded, nothing new starts.
+	context.AfterFunc(ctx, c.Abort)
 	p.mu.Lock()
 	p.all = append(p.all, c)
 	p.mu.Unlock()
@@ -1178,7 +1181,7 @@ func saveRelisted(ctx context.Context, o Options, works []*work) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	tx, err := o.DB.Begin(ctx)
+	tx, err := o.DB.Begin(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}

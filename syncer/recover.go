@@ -24,7 +24,7 @@ func recoverFolder(ctx context.Context, o Options, w *work, journal []state.Entr
 	if err != nil {
 		return fmt.Errorf("recover %q: %w", w.name, err)
 	}
-	tx, err := o.DB.Begin(ctx)
+	tx, err := o.DB.Begin(context.WithoutCancel(ctx))
 	if err != nil {
 		return fmt.Errorf("recover %q: %w", w.name, err)
 	}

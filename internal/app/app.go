@@ -10,13 +10,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -115,7 +113,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := watchSignals(context.Background(), stderr)
 	defer stop()
 	e := &env{stdout: stdout, stderr: stderr}
 	if os.Getenv("MDSYNC_TIMING") != "" {
@@ -274,11 +272,13 @@ type planFolder struct {
 
 // summary is the --json output of sync.
 type summary struct {
-	Version  string         `json:"version"`
-	DryRun   bool           `json:"dry_run"`
-	OK       bool           `json:"ok"`
-	ExitCode int            `json:"exit_code"`
-	Targets  []targetResult `json:"targets"`
+	Version  string `json:"version"`
+	DryRun   bool   `json:"dry_run"`
+	OK       bool   `json:"ok"`
+	ExitCode int    `json:"exit_code"`
+	// Interrupted: a SIGINT or SIGTERM ended the run early
+	Interrupted bool           `json:"interrupted,omitempty"`
+	Targets     []targetResult `json:"targets"`
 }
 
 func classify(err error) (temp bool) {
@@ -351,6 +351,9 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 		}(len(channels)+j, name)
 	}
 	wg.Wait()
+	if ir, ok := interrupted(ctx); ok {
+		return reportInterrupt(e, db, ir, results)
+	}
 
 	code := ExitOK
 	failed, temp := 0, 0
@@ -387,6 +390,32 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 		return &exitError{code: code, err: errors.New("")}
 	}
 	return nil
+}
+
+// reportInterrupt ends an interrupted run: the targets are recorded as
+// interrupted, and one line says what was kept.
+func reportInterrupt(e *env, db *state.DB, ir interrupt, results []targetResult) error {
+	kept := 0
+	for i := range results {
+		r := &results[i]
+		kept += r.Counts["fetched"] + r.Counts["appended"]
+		r.OK, r.Error, r.temp = false, ir.Error(), true
+		if r.end.IsZero() {
+			r.end = time.Now()
+		}
+		if !e.dryRun {
+			counts, _ := json.Marshal(r.Counts)
+			_ = db.RecordTarget(context.Background(), state.Target{Name: r.Name, Kind: r.Kind, LastStart: r.start, LastEnd: r.end, OK: false, Error: r.Error, Counts: string(counts)})
+		}
+	}
+	if e.json {
+		s := summary{Version: version(), DryRun: e.dryRun, ExitCode: ir.code(), Interrupted: true, Targets: results}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		enc.Encode(s)
+	}
+	return exitf(ir.code(), "interrupted: %d messages kept, run again to continue", kept)
 }
 
 func printResults(e *env, results []targetResult) {
