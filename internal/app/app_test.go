@@ -132,7 +132,7 @@ func TestLoginFailuresAndExitCodes(t *testing.T) {
 		{"wrong password", base, "wrong", []string{"check"}, ExitFailed, `imap.test: login refused: 127.0.0.1:` + fmt.Sprint(d.IMAPPort) + ` as "alice"`},
 		{"wrong password pop", base, "wrong", []string{"sync", "isp"}, ExitFailed, `pop isp: login refused`},
 		{"unreachable host", strings.Replace(base, fmt.Sprintf("port = %d", d.IMAPPort), fmt.Sprintf("port = %d", freePort(t)), 1), pass, []string{"sync", "test"}, ExitTemporary, `temporary failure: connect to 127.0.0.1:`},
-		{"untrusted certificate", strings.Replace(strings.Replace(base, fmt.Sprintf("port = %d", d.IMAPPort), fmt.Sprintf("port = %d", d.IMAPSPort), 1), `tls = "none"`, `tls = "implicit"`, 1), pass, []string{"check"}, ExitFailed, `TLS certificate not trusted`},
+		{"untrusted certificate", strings.Replace(strings.Replace(base, fmt.Sprintf("port = %d", d.IMAPPort), fmt.Sprintf("port = %d", d.IMAPSPort), 1), `tls = "none"`, `tls = "implicit"`, 1), pass, []string{"check"}, ExitFailed, `TLS failure: the certificate of 127.0.0.1:`},
 		{"ok", base, pass, []string{"check"}, ExitOK, ``},
 	}
 	for _, c := range cases {

@@ -8,19 +8,19 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mdsync/mdsync/internal/transport"
 )
 
 // Options say where and how to connect.
@@ -66,74 +66,32 @@ func (c *Conn) Close() error {
 // a literal being read.
 func (c *Conn) Abort() { c.raw.Close() }
 
-// Error kinds, for exit codes.
+// Error kinds, for exit codes (see package transport).
 var (
-	// ErrTemporary wraps failures worth retrying later (unreachable server,
-	// timeout, dropped connection).
-	ErrTemporary = errors.New("temporary failure")
-	// ErrAuth wraps a refused login.
-	ErrAuth = errors.New("login refused")
-	// ErrTLS wraps a certificate that does not verify.
-	ErrTLS = errors.New("TLS certificate not trusted")
+	ErrTemporary = transport.ErrTemporary
+	ErrAuth      = transport.ErrAuth
+	ErrTLS       = transport.ErrTLS
 )
 
-// TLSConfig builds the verified TLS configuration for host.
-func TLSConfig(host, caFile string) (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("read ca_file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s holds no PEM certificate", caFile)
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
-}
-
-// Classify wraps a dial/handshake error with one of the error kinds.
-func Classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	var cv *tls.CertificateVerificationError
-	var ue x509.UnknownAuthorityError
-	var he x509.HostnameError
-	if errors.As(err, &cv) || errors.As(err, &ue) || errors.As(err, &he) {
-		return fmt.Errorf("%w: %v", ErrTLS, err)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
-		return fmt.Errorf("%w: %v", ErrTemporary, err)
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return fmt.Errorf("%w: %v", ErrTemporary, err)
-	}
-	return err
-}
+// Classify marks err with one of the error kinds (transport.Classify).
+func Classify(err error) error { return transport.Classify(err) }
 
 // Dial connects, secures and logs in.
 func Dial(ctx context.Context, o Options) (*Conn, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
 	}
-	addr := net.JoinHostPort(o.Host, fmt.Sprint(o.Port))
+	ep := transport.Endpoint{Proto: "IMAP", Host: o.Host, Port: o.Port, TLS: o.TLS, CAFile: o.CAFile}
+	addr := ep.Addr()
 	d := net.Dialer{Timeout: o.Timeout, KeepAlive: 15 * time.Second}
 	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, Classify(fmt.Errorf("connect to %s: %w", addr, err))
+		return nil, transport.Explain(err, ep, transport.Connect, nil)
 	}
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
 	var conn net.Conn = raw
-	tcfg, err := TLSConfig(o.Host, o.CAFile)
+	tcfg, err := transport.TLSConfig(ep)
 	if err != nil {
 		raw.Close()
 		return nil, err
@@ -143,7 +101,7 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 		tc.SetDeadline(time.Now().Add(o.Timeout))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			raw.Close()
-			return nil, Classify(fmt.Errorf("TLS handshake with %s: %w", addr, err))
+			return nil, transport.Explain(err, ep, transport.Handshake, nil)
 		}
 		tc.SetDeadline(time.Time{})
 		conn = tc
@@ -161,7 +119,12 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 		c, err = imapclient.NewStartTLS(dc, opts)
 		if err != nil {
 			raw.Close()
-			return nil, Classify(fmt.Errorf("STARTTLS with %s: %w", addr, err))
+			// NewStartTLS reads the greeting, then shakes hands
+			stage := transport.StartTLS
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				stage = transport.Greeting
+			}
+			return nil, transport.Explain(err, ep, stage, speaksTLS(ctx, addr, o.Timeout))
 		}
 	} else {
 		c = imapclient.New(dc, opts)
@@ -175,7 +138,12 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 		return nil, Classify(fmt.Errorf("%s %s: %w", what, addr, err))
 	}
 	if err := c.WaitGreeting(); err != nil {
-		return fail("greeting from", err)
+		raw.Close()
+		c.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("greeting from %s: %w", addr, ctx.Err())
+		}
+		return nil, transport.Explain(err, ep, transport.Greeting, speaksTLS(ctx, addr, o.Timeout))
 	}
 	caps, err := capabilities(c)
 	if err != nil {
@@ -204,6 +172,11 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 		return fail("capabilities of", err)
 	}
 	return &Conn{Client: c, raw: raw, timeout: o.Timeout, Caps: caps}, nil
+}
+
+// speaksTLS asks, only when called, whether addr expects TLS at once.
+func speaksTLS(ctx context.Context, addr string, timeout time.Duration) func() bool {
+	return func() bool { return transport.SpeaksTLS(ctx, addr, timeout) }
 }
 
 // capabilities returns what the server announced in its greeting or its

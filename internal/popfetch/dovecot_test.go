@@ -9,7 +9,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/mdsync/mdsync/internal/imapconn"
+	"github.com/mdsync/mdsync/internal/transport"
 	"github.com/mdsync/mdsync/internal/testserver"
 )
 
@@ -84,7 +84,7 @@ func TestDovecotFetch(t *testing.T) {
 	t.Run("untrusted-cert", func(t *testing.T) {
 		e := doveEnv(t, d, "nocert", "implicit")
 		e.cfg.CAFile = ""
-		if _, err := e.run(t, dovePass); !errors.Is(err, imapconn.ErrTLS) {
+		if _, err := e.run(t, dovePass); !errors.Is(err, transport.ErrTLS) {
 			t.Fatalf("self-signed certificate without ca_file: %v, want ErrTLS", err)
 		}
 	})

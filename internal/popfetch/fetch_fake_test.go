@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdsync/mdsync/internal/imapconn"
+	"github.com/mdsync/mdsync/internal/transport"
 	"github.com/mdsync/mdsync/internal/testserver"
 )
 
@@ -100,7 +100,7 @@ func TestFakeBadServer(t *testing.T) {
 	cases := []struct {
 		name      string
 		fault     fault
-		temporary bool // the error wraps imapconn.ErrTemporary
+		temporary bool // the error wraps transport.ErrTemporary
 		continues bool // the other messages are still fetched in that run
 		want      string
 	}{
@@ -125,7 +125,7 @@ func TestFakeBadServer(t *testing.T) {
 			if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "uidl "+msgs[2].uidl) {
 				t.Errorf("error %q does not say %q and which message", err, c.want)
 			}
-			if got := errors.Is(err, imapconn.ErrTemporary); got != c.temporary {
+			if got := errors.Is(err, transport.ErrTemporary); got != c.temporary {
 				t.Errorf("errors.Is(err, ErrTemporary) = %v, want %v (%v)", got, c.temporary, err)
 			}
 			wantN := 2
@@ -204,7 +204,7 @@ func TestFakeLimits(t *testing.T) {
 	}
 	e.checkExactly(t, datas(msgs))
 
-	if _, err := e.run(t, "wrong"); !errors.Is(err, imapconn.ErrAuth) {
+	if _, err := e.run(t, "wrong"); !errors.Is(err, transport.ErrAuth) {
 		t.Errorf("wrong password: %v, want ErrAuth", err)
 	}
 	e.cfg.TLS = "starttls"
@@ -213,7 +213,7 @@ func TestFakeLimits(t *testing.T) {
 	}
 	e.cfg.TLS = "none"
 	e.cfg.Port = 1 // nothing listens there
-	if _, err := e.run(t, "p"); !errors.Is(err, imapconn.ErrTemporary) {
+	if _, err := e.run(t, "p"); !errors.Is(err, transport.ErrTemporary) {
 		t.Errorf("unreachable: %v, want ErrTemporary", err)
 	}
 }

@@ -49,8 +49,8 @@ import (
 
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/failpoint"
-	"github.com/mdsync/mdsync/internal/imapconn"
 	"github.com/mdsync/mdsync/internal/pop3"
+	"github.com/mdsync/mdsync/internal/transport"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
@@ -141,9 +141,9 @@ func (f *Fetcher) deleteAfter() time.Duration {
 	return c.DeleteAfter
 }
 
-// Run performs one fetch. The error wraps imapconn.ErrTemporary (unreachable,
-// timeout, dropped connection), imapconn.ErrAuth (login refused) or
-// imapconn.ErrTLS (certificate not trusted) where that applies. The Result is
+// Run performs one fetch. The error wraps transport.ErrTemporary (what may
+// pass by itself), transport.ErrAuth (login refused) or transport.ErrTLS
+// (certificate not trusted, TLS mode mismatch) where that applies. The Result is
 // meaningful even with an error: it counts what was done before it.
 func (f *Fetcher) Run(ctx context.Context) (Result, error) {
 	var res Result
@@ -275,7 +275,7 @@ func (f *Fetcher) Run(ctx context.Context) (Result, error) {
 					res.warn(f, "DELE %d (uidl %s) refused: %s", m.id, m.uidl, pe.Msg)
 					continue
 				}
-				fetchErr = fmt.Errorf("DELE %d (uidl %s): %w", m.id, m.uidl, imapconn.Classify(err))
+				fetchErr = fmt.Errorf("DELE %d (uidl %s): %w", m.id, m.uidl, transport.Classify(err))
 				deleted = nil
 				break
 			}
@@ -289,7 +289,7 @@ func (f *Fetcher) Run(ctx context.Context) (Result, error) {
 		quitErr = c.Quit(ctx)
 		if quitErr != nil {
 			if len(deleted) > 0 {
-				quitErr = fmt.Errorf("QUIT (deletions may not have been committed): %w", imapconn.Classify(quitErr))
+				quitErr = fmt.Errorf("QUIT (deletions may not have been committed): %w", transport.Classify(quitErr))
 			} else {
 				// Everything is recorded; a failing QUIT changes nothing.
 				res.warn(f, "QUIT: %v", quitErr)
@@ -299,7 +299,7 @@ func (f *Fetcher) Run(ctx context.Context) (Result, error) {
 		}
 	}
 	if len(gone) > 0 || len(deleted) > 0 {
-		tx, err := f.DB.BeginDurable(ctx)
+		tx, err := f.DB.BeginDurable(context.WithoutCancel(ctx)) // an interrupted run records what it did
 		if err != nil {
 			return res, fmt.Errorf("pop %s: %w", acct, err)
 		}
@@ -447,8 +447,9 @@ func (f *Fetcher) connect(ctx context.Context) (*pop3.Client, map[string][]strin
 	if mode == "" {
 		mode = "implicit"
 	}
+	ep := transport.Endpoint{Proto: "POP3", Host: cfg.Host, Port: cfg.Port, TLS: mode, CAFile: cfg.CAFile}
 	if mode != "none" {
-		tc, err := imapconn.TLSConfig(cfg.Host, cfg.CAFile)
+		tc, err := transport.TLSConfig(ep)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -467,12 +468,17 @@ func (f *Fetcher) connect(ctx context.Context) (*pop3.Client, map[string][]strin
 		return nil, nil, fmt.Errorf("tls must be implicit, starttls or none; not %q", mode)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", addr, imapconn.Classify(err))
+		stage := transport.Greeting // Dial reads the greeting
+		if mode == "implicit" {
+			stage = transport.Handshake
+		}
+		probe := func() bool { return transport.SpeaksTLS(ctx, addr, cfg.TimeoutDur) }
+		return nil, nil, transport.Explain(err, ep, stage, probe)
 	}
 	caps, err := c.Capa(ctx)
 	if err != nil {
 		c.Close()
-		return nil, nil, fmt.Errorf("CAPA: %w", imapconn.Classify(err))
+		return nil, nil, fmt.Errorf("CAPA: %w", transport.Classify(err))
 	}
 	if mode == "starttls" {
 		if _, ok := caps["STLS"]; !ok {
@@ -481,11 +487,11 @@ func (f *Fetcher) connect(ctx context.Context) (*pop3.Client, map[string][]strin
 		}
 		if err := c.StartTLS(ctx); err != nil {
 			c.Close()
-			return nil, nil, fmt.Errorf("STLS: %w", imapconn.Classify(err))
+			return nil, nil, transport.Explain(err, ep, transport.StartTLS, nil)
 		}
 		if caps, err = c.Capa(ctx); err != nil {
 			c.Close()
-			return nil, nil, fmt.Errorf("CAPA: %w", imapconn.Classify(err))
+			return nil, nil, fmt.Errorf("CAPA: %w", transport.Classify(err))
 		}
 	}
 	return c, caps, nil
@@ -523,16 +529,16 @@ func (f *Fetcher) login(ctx context.Context, c *pop3.Client, caps map[string][]s
 	}
 	var pe *pop3.Error
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%w: %s as %s: %s", imapconn.ErrAuth, how, user, pe.Msg)
+		return fmt.Errorf("%w: %s as %s: %s", transport.ErrAuth, how, user, pe.Msg)
 	}
-	return fmt.Errorf("%s: %w", how, imapconn.Classify(err))
+	return fmt.Errorf("%s: %w", how, transport.Classify(err))
 }
 
 // listing returns the maildrop: LIST sizes with UIDLs (or fingerprints).
 func (f *Fetcher) listing(ctx context.Context, c *pop3.Client, res *Result) ([]srvMsg, error) {
 	list, err := c.List(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("LIST: %w", imapconn.Classify(err))
+		return nil, fmt.Errorf("LIST: %w", transport.Classify(err))
 	}
 	uidls := make(map[int]string, len(list))
 	uids, err := c.UIDL(ctx)
@@ -543,12 +549,12 @@ func (f *Fetcher) listing(ctx context.Context, c *pop3.Client, res *Result) ([]s
 		for _, m := range list {
 			fp, err := fingerprint(ctx, c, m)
 			if err != nil {
-				return nil, fmt.Errorf("TOP %d 0: %w", m.ID, imapconn.Classify(err))
+				return nil, fmt.Errorf("TOP %d 0: %w", m.ID, transport.Classify(err))
 			}
 			uidls[m.ID] = fp
 		}
 	case err != nil:
-		return nil, fmt.Errorf("UIDL: %w", imapconn.Classify(err))
+		return nil, fmt.Errorf("UIDL: %w", transport.Classify(err))
 	default:
 		for _, u := range uids {
 			uidls[u.ID] = u.UID
@@ -662,6 +668,10 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 	)
 	for i, m := range batch {
 		failpoint.Hit("pop.after-journal")
+		if err := ctx.Err(); err != nil {
+			fatal = err // interrupted: the messages so far are recorded below
+			break
+		}
 		d, size, err := f.deliver(ctx, c, folder, m, keys[i], bw)
 		if err != nil {
 			var pe *pop3.Error
@@ -702,7 +712,7 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 			return msgErrs, errors.Join(fatal, err)
 		}
 	}
-	tx, err = f.DB.BeginDurable(ctx)
+	tx, err = f.DB.BeginDurable(context.WithoutCancel(ctx)) // also when interrupted
 	if err != nil {
 		return msgErrs, errors.Join(fatal, err)
 	}
@@ -774,7 +784,7 @@ func classifyMsg(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return imapconn.Classify(err)
+	return transport.Classify(err)
 }
 
 // countReader counts the octets and line feeds read; octets + LFs is the
