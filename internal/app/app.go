@@ -183,7 +183,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				UseShortOptionHandling: true,
 				Action:                 func(c *cli.Context) error { return runStatus(ctx, e, c) },
 			},
-			// IMPORTCMD
+			importCommand(ctx, e, common, before),
 			{
 				Name:  "version",
 				Usage: "print the version",

@@ -9,8 +9,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/mdsync/mdsync/internal/transport"
 	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/transport"
 )
 
 const dovePass = "secret"

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdsync/mdsync/internal/transport"
 	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/transport"
 )
 
 func fakeMsgs(seed int64, n, size int) []fakeMsg {

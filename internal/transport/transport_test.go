@@ -106,6 +106,3 @@ func TestExplain(t *testing.T) {
 		})
 	}
 }
-
-
-
