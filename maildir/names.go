@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mdsync/mdsync/internal/mutf7"
 )
 
 // maxComponent is the longest directory name most Linux file systems accept
@@ -165,7 +167,7 @@ func (n naming) dotted() bool { return n.layout == MaildirPP || n.layout == Flat
 func (n naming) level(l string) (string, error) {
 	if n.mutf7 {
 		var err error
-		if l, err = encodeMUTF7(l); err != nil {
+		if l, err = mutf7.Encode(l); err != nil {
 			return "", err
 		}
 	}
@@ -178,7 +180,7 @@ func (n naming) unlevel(c string) (string, error) {
 	if err != nil || !n.mutf7 {
 		return l, err
 	}
-	return decodeMUTF7(l)
+	return mutf7.Decode(l)
 }
 
 // relPath maps a folder name to a clean path relative to the root. The result

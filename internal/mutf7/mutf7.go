@@ -1,4 +1,9 @@
-package maildir
+// Package mutf7 is IMAP's modified UTF-7 (RFC 3501 section 5.1.3): how IMAP
+// spells non-ASCII folder names, and how mbsync 1.4 and OfflineIMAP name the
+// directories of such folders ("Entwürfe" is "Entw&APw-rfe"). Decoding is
+// strict, so that Encode and Decode are exact inverses: a name has one
+// spelling, and a directory one name.
+package mutf7
 
 import (
 	"encoding/base64"
@@ -8,17 +13,11 @@ import (
 	"unicode/utf8"
 )
 
-// Modified UTF-7 (RFC 3501 section 5.1.3) is how IMAP spells non-ASCII
-// folder names, and how mbsync 1.4 and OfflineIMAP name the directories of
-// such folders ("Entwürfe" is "Entw&APw-rfe"). A store with Names MUTF7
-// spells its directories that way, so that such a tree, and the mailboxes
-// lines of a muttrc that point into it, keep working.
+var enc = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,").WithPadding(base64.NoPadding)
 
-var mutf7Enc = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,").WithPadding(base64.NoPadding)
-
-// encodeMUTF7 encodes a UTF-8 string. Invalid UTF-8 is refused: the name
+// Encode encodes a UTF-8 string. Invalid UTF-8 is refused: the name
 // could not be spelled back.
-func encodeMUTF7(s string) (string, error) {
+func Encode(s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", errors.New("not valid UTF-8")
 	}
@@ -34,7 +33,7 @@ func encodeMUTF7(s string) (string, error) {
 			raw[2*i], raw[2*i+1] = byte(c>>8), byte(c)
 		}
 		b.WriteByte('&')
-		b.WriteString(mutf7Enc.EncodeToString(raw))
+		b.WriteString(enc.EncodeToString(raw))
 		b.WriteByte('-')
 		run = run[:0]
 	}
@@ -54,11 +53,11 @@ func encodeMUTF7(s string) (string, error) {
 	return b.String(), nil
 }
 
-// decodeMUTF7 is the exact inverse of encodeMUTF7: input that it would not
+// Decode is the exact inverse of Encode: input that Encode would not
 // have produced (bare non-ASCII, an unterminated or empty shift, a shift
 // holding only printable ASCII, bad padding) is refused, so that the mapping
 // stays a bijection.
-func decodeMUTF7(s string) (string, error) {
+func Decode(s string) (string, error) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -73,13 +72,13 @@ func decodeMUTF7(s string) (string, error) {
 		if j < 0 {
 			return "", errors.New("unterminated modified UTF-7 shift")
 		}
-		enc := s[i+1 : i+1+j]
+		shift := s[i+1 : i+1+j]
 		i += j + 1
-		if enc == "" {
+		if shift == "" {
 			b.WriteByte('&')
 			continue
 		}
-		raw, err := mutf7Enc.DecodeString(enc)
+		raw, err := enc.DecodeString(shift)
 		if err != nil || len(raw)%2 != 0 {
 			return "", errors.New("bad modified UTF-7 shift")
 		}
@@ -105,7 +104,7 @@ func decodeMUTF7(s string) (string, error) {
 		}
 	}
 	out := b.String()
-	if again, err := encodeMUTF7(out); err != nil || again != s {
+	if again, err := Encode(out); err != nil || again != s {
 		return "", errors.New("non-canonical modified UTF-7")
 	}
 	return out, nil
