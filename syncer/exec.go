@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -244,6 +246,25 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var all []FolderSides
 	for _, s := range sides {
 		all = append(all, *s)
+	}
+	if look := MUTF7Lookalikes(all, delim); len(look) > 0 {
+		kept := all[:0]
+		for _, s := range all {
+			if _, ok := look[s.Name]; ok {
+				continue
+			}
+			kept = append(kept, s)
+		}
+		all = kept
+		for _, l := range slices.Sorted(maps.Keys(look)) {
+			res.Errors = append(res.Errors, fmt.Sprintf("local folder %q is the modified UTF-7 spelling of the server's %q (mbsync 1.4 and OfflineIMAP name folders so): set names = \"mutf7\" in the maildir section (mdsync import does), or rename the directory; neither is synced until then", l, look[l]))
+			for i := range all {
+				if all[i].Name == look[l] {
+					all = append(all[:i], all[i+1:]...)
+					break
+				}
+			}
+		}
 	}
 	for _, d := range PlanFolders(all, o.Channel.Create, o.Channel.Remove) {
 		if d.Action.Op != "" {

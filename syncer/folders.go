@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/mdsync/mdsync/internal/mutf7"
 )
 
 // FolderSides tells where a folder exists.
@@ -139,4 +141,44 @@ func globMatch(p, s string, delim rune) bool {
 		return v
 	}
 	return match(0, 0)
+}
+
+// MUTF7Lookalikes finds the local folders, new on this side, whose names
+// are the modified UTF-7 spelling of a server folder new on the local side
+// ("Entw&APw-rfe" beside the server's "Entwürfe"): a tree mbsync 1.4 or
+// OfflineIMAP kept, read with UTF-8 names. Syncing them would copy every
+// message of the folder both ways under two names. It maps each such local
+// name to the server's.
+func MUTF7Lookalikes(fs []FolderSides, delim rune) map[string]string {
+	remoteOnly := map[string]bool{}
+	for _, f := range fs {
+		if f.Remote && !f.Local && !f.InState {
+			remoteOnly[f.Name] = true
+		}
+	}
+	out := map[string]string{}
+	for _, f := range fs {
+		if !f.Local || f.Remote || f.InState || !strings.Contains(f.Name, "&") {
+			continue
+		}
+		levels := []string{f.Name}
+		if delim != 0 {
+			levels = strings.Split(f.Name, string(delim))
+		}
+		for i, l := range levels {
+			d, err := mutf7.Decode(l)
+			if err != nil {
+				levels = nil
+				break
+			}
+			levels[i] = d
+		}
+		if levels == nil {
+			continue
+		}
+		if name := strings.Join(levels, string(delim)); name != f.Name && remoteOnly[name] {
+			out[f.Name] = name
+		}
+	}
+	return out
 }

@@ -109,6 +109,11 @@ func runImport(ctx context.Context, e *env, c *cli.Context, read importReader) (
 			sum.Notes = append(sum.Notes, fmt.Sprintf("%s: imap.%s has no password in the file (the other tool asks for it); mdsync reads it from $%s, or set password_command", from, a.Name, a.PasswordEnv))
 		}
 	}
+	for _, m := range res.Config.Maildir {
+		if m.Layout == "flat" && m.Separator != "" && m.Separator != "." {
+			sum.Notes = append(sum.Notes, fmt.Sprintf("%s: maildir.%s: mdsync's flat layout joins folder levels with \".\", the tree with %q: its nested folders will not be found under the same directories", from, m.Name, m.Separator))
+		}
+	}
 	out := lineageString(c, "config")
 	if out == "" {
 		out = config.DefaultPath()

@@ -277,3 +277,165 @@ func TestImportOfflineIMAP(t *testing.T) {
 		})
 	}
 }
+
+// TestFreshConfigOverMbsyncTree: with no import at all, a fresh mdsync
+// config over a tree mbsync synced (X-TUID in every file, mUTF-7 directory
+// names, no mdsync state) duplicates nothing: everything is linked by
+// content. Without names = "mutf7" the lookalike folder is refused with a
+// message that says so, instead of being copied under a second name.
+func TestFreshConfigOverMbsyncTree(t *testing.T) {
+	mbsync := peer(t, "mbsync")
+	d := startDovecot(t)
+	const u = "fresh"
+	switchAccount(t, d, u, true)
+	home := t.TempDir()
+	root := filepath.Join(home, "Mail")
+	must(t, os.MkdirAll(root, 0o700))
+	rc := filepath.Join(home, ".mbsyncrc")
+	must(t, os.WriteFile(rc, []byte(fmt.Sprintf("IMAPAccount acc\nHost 127.0.0.1\nPort %d\nUser %s\nPass %s\nSSLType None\n\n"+
+		"IMAPStore far\nAccount acc\n\nMaildirStore near\nPath %s/\nInbox %s/INBOX\nSubFolders Verbatim\n\n"+
+		"Channel mail\nFar :far:\nNear :near:\nPatterns *\nCreate Both\nSyncState *\n", d.IMAPPort, u, pass, root, root)), 0o600))
+	runPeer(t, home, mbsync, "-c", rc, "-a")
+	tuids, _ := filepath.Glob(filepath.Join(root, "INBOX", "*", "*"))
+	if b, err := os.ReadFile(tuids[0]); err != nil || !strings.Contains(string(b), "\nX-TUID: ") {
+		t.Fatalf("mbsync wrote no X-TUID into %s", tuids[0])
+	}
+	server := d.ServerState(t, u)
+	total := 0
+	for _, m := range server {
+		total += len(m)
+	}
+	conf := writeConfig(t, home, fmt.Sprintf(`state_dir = %q
+[imap.m]
+host = "127.0.0.1"
+port = %d
+tls = "none"
+user = %q
+password = %q
+[maildir.m]
+path = %q
+%%s
+[channel.m]
+imap = "m"
+maildir = "m"
+`, filepath.Join(home, "state"), d.IMAPPort, u, pass, root))
+	text, _ := os.ReadFile(conf)
+
+	must(t, os.WriteFile(conf, []byte(fmt.Sprintf(string(text), "")), 0o600))
+	code, out, errOut := run(t, "--config", conf, "--json", "sync")
+	if code != ExitFailed || !strings.Contains(out, `local folder \"Entw&APw-rfe\" is the modified UTF-7 spelling of the server's \"Entwürfe\"`) || !strings.Contains(out, `set names = \"mutf7\"`) {
+		t.Errorf("utf8 names over a mUTF-7 tree: exit %d\n%s\n%s", code, errOut, out)
+	}
+	if !strings.Contains(out, fmt.Sprintf(`"linked": %d,`, total-50)) || !strings.Contains(out, `"fetched": 0,`) || !strings.Contains(out, `"appended": 0,`) {
+		t.Errorf("the other folders were not linked by content:\n%s", out)
+	}
+	if d := testserver.Diff(server, d.ServerState(t, u)); d != "" {
+		t.Errorf("the server changed:\n%s", d)
+	}
+
+	must(t, os.WriteFile(conf, []byte(fmt.Sprintf(string(text), `names = "mutf7"`)), 0o600))
+	code, out, errOut = run(t, "--config", conf, "--json", "sync")
+	if code != 0 || !strings.Contains(out, `"linked": 50,`) || !strings.Contains(out, `"fetched": 0,`) || !strings.Contains(out, `"appended": 0,`) {
+		t.Errorf("with names = \"mutf7\": exit %d\n%s\n%s", code, out, errOut)
+	}
+	if d := testserver.Diff(server, d.ServerState(t, u)); d != "" {
+		t.Errorf("the server changed:\n%s", d)
+	}
+	if n := len(fileList(t, root)) - countNonMessages(t, root); n != total {
+		t.Errorf("%d message files locally, want %d", n, total)
+	}
+	if dup := testserver.Duplicates(d.ServerState(t, u)); len(dup) > 0 {
+		t.Errorf("duplicates on the server: %v", dup)
+	}
+}
+
+// countNonMessages counts the files below root that are not messages
+// (mbsync's .uidvalidity and .mbsyncstate files).
+func countNonMessages(t *testing.T, root string) int {
+	n := 0
+	for _, f := range fileList(t, root) {
+		if base := filepath.Base(strings.Fields(f)[0]); strings.HasPrefix(base, ".") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestImportNotesAndErrors: what mdsync cannot carry over is one note per
+// setting with its line; a broken file is exit 2 with file:line; an
+// existing config is not overwritten without --force.
+func TestImportNotesAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	rc := filepath.Join(dir, "mbsyncrc")
+	must(t, os.WriteFile(rc, []byte(`IMAPAccount work
+Host imap.example.com
+User me@example.com
+PassCmd "pass show work"
+SSLType IMAPS
+
+IMAPStore work-far
+Account work
+
+MaildirStore work-near
+Path ~/Mail/work/
+Inbox ~/Mail/work/INBOX
+SubFolders Verbatim
+
+Channel work
+Far :work-far:
+Near :work-near:
+Patterns * !Junk
+MaxMessages 500
+CopyArrivalDate yes
+Create Both
+SyncState *
+`), 0o600))
+	conf := filepath.Join(dir, "out", "config.toml")
+	code, out, errOut := run(t, "--config", conf, "import", "mbsync", rc)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, w := range []string{"note: " + rc + ":19: ", "note: " + rc + ":20: ", "wrote " + conf} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	text, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`password_command = "pass show work"`, `tls = "implicit"`, `folders = ["*", "!Junk"]`} {
+		if !strings.Contains(string(text), w) {
+			t.Errorf("config lacks %s:\n%s", w, text)
+		}
+	}
+	if fi, _ := os.Stat(conf); fi.Mode().Perm() != 0o600 {
+		t.Errorf("config mode %o", fi.Mode().Perm())
+	}
+	if code, _, errOut := run(t, "--config", conf, "import", "mbsync", rc); code != ExitUsage || !strings.Contains(errOut, "exists; move it away or use --force") {
+		t.Errorf("second import: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "--config", conf, "import", "mbsync", "--force", rc); code != 0 {
+		t.Errorf("--force: exit %d %s", code, errOut)
+	}
+
+	broken := filepath.Join(dir, "broken")
+	must(t, os.WriteFile(broken, []byte("IMAPAccount a\nHost h\nSSLType Sometimes\n"), 0o600))
+	code, out, errOut = run(t, "--config", filepath.Join(dir, "b.toml"), "import", "mbsync", broken)
+	if code != ExitUsage || !strings.Contains(errOut, broken+":3: ") {
+		t.Errorf("broken mbsyncrc: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.toml")); err == nil {
+		t.Error("a config was written for a broken mbsyncrc")
+	}
+	brokenOI := filepath.Join(dir, "broken-oi")
+	must(t, os.WriteFile(brokenOI, []byte("[general]\naccounts = a\n\n[Account a]\nlocalrepository = l\nremoterepository = r\n\n[Repository l]\ntype = Mailbox\n"), 0o600))
+	if code, _, errOut := run(t, "--config", filepath.Join(dir, "c.toml"), "import", "offlineimap", brokenOI); code != ExitUsage || !strings.Contains(errOut, brokenOI+":") {
+		t.Errorf("broken offlineimaprc: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "--config", filepath.Join(dir, "d.toml"), "import", "mbsync", filepath.Join(dir, "nope")); code != ExitUsage || !strings.Contains(errOut, "nope") {
+		t.Errorf("missing mbsyncrc: exit %d %s", code, errOut)
+	}
+}
