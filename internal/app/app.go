@@ -304,7 +304,7 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 	}
 	defer lk.Release()
 	e.tracef("locked")
-	db, err := state.Open(ctx, cfg.StateDir)
+	db, err := openState(ctx, e, cfg.StateDir)
 	if err != nil {
 		return exitf(ExitFailed, "%v", err)
 	}
@@ -329,28 +329,19 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 		debugW = &lockedWriter{w: e.stderr}
 	}
 
-	results := make([]targetResult, len(channels)+len(pops))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4) // channels and POP accounts run concurrently
-	for i, name := range channels {
-		wg.Add(1)
-		go func(i int, name string) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = runChannel(ctx, e, cfg, db, name, force, redownload[name], debugW)
-		}(i, name)
+	all := func() []targetResult {
+		return runTargets(ctx, e, cfg, db, channels, pops, force, redownload, debugW)
 	}
-	for j, name := range pops {
-		wg.Add(1)
-		go func(i int, name string) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = runPOP(ctx, e, cfg, db, name, redownload[name], debugW)
-		}(len(channels)+j, name)
+	results := all()
+	if damaged := damagedIn(results); damaged != "" && !e.dryRun && ctx.Err() == nil {
+		// The run could not read or write the state; rebuilt by content
+		// matching, as after a lost state, it goes through.
+		db.Close()
+		if db, err = rebuildState(ctx, e, cfg.StateDir, damaged); err != nil {
+			return exitf(ExitFailed, "%v", err)
+		}
+		results = all()
 	}
-	wg.Wait()
 	if ir, ok := interrupted(ctx); ok {
 		return reportInterrupt(e, db, ir, results)
 	}
@@ -390,6 +381,33 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 		return &exitError{code: code, err: errors.New("")}
 	}
 	return nil
+}
+
+// runTargets runs the channels and POP accounts, several at once.
+func runTargets(ctx context.Context, e *env, cfg *config.Config, db *state.DB, channels, pops []string, force, redownload map[string]bool, debugW io.Writer) []targetResult {
+	results := make([]targetResult, len(channels)+len(pops))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4) // channels and POP accounts run concurrently
+	for i, name := range channels {
+		wg.Add(1)
+		go func(i int, name string) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = runChannel(ctx, e, cfg, db, name, force, redownload[name], debugW)
+		}(i, name)
+	}
+	for j, name := range pops {
+		wg.Add(1)
+		go func(i int, name string) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = runPOP(ctx, e, cfg, db, name, redownload[name], debugW)
+		}(len(channels)+j, name)
+	}
+	wg.Wait()
+	return results
 }
 
 // reportInterrupt ends an interrupted run: the targets are recorded as

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/state"
@@ -88,4 +90,44 @@ func forgetPOP(ctx context.Context, db *state.DB, account string) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// openState opens the state DB; one SQLite says is damaged is set aside and
+// a new one started (rebuildState).
+func openState(ctx context.Context, e *env, dir string) (*state.DB, error) {
+	db, err := state.Open(ctx, dir)
+	if err != nil && state.IsDamaged(err) && !e.dryRun {
+		return rebuildState(ctx, e, dir, err.Error())
+	}
+	return db, err
+}
+
+// rebuildState sets a damaged state DB aside (it is kept, never deleted)
+// and opens a new one, saying so in one line: the next sync links both
+// sides by content, as after a lost state, so nothing is copied twice.
+func rebuildState(ctx context.Context, e *env, dir, why string) (*state.DB, error) {
+	aside, err := state.SetAside(dir, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	e.errorf("warning: the state database was damaged (%s); it is kept as %s and rebuilt by matching the messages of both sides", damageReason(why), aside)
+	return state.Open(ctx, dir)
+}
+
+// damagedIn returns the error of the first target that failed because the
+// state DB is damaged, or "".
+func damagedIn(results []targetResult) string {
+	for _, r := range results {
+		if !r.OK && state.IsDamagedText(r.Error) {
+			return r.Error
+		}
+	}
+	return ""
+}
+
+func damageReason(s string) string {
+	if strings.Contains(s, "file is not a database") {
+		return "file is not a database"
+	}
+	return "database disk image is malformed"
 }

@@ -1,0 +1,50 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+)
+
+// SQLite's primary result codes for a damaged file.
+const (
+	sqliteCorrupt = 11 // SQLITE_CORRUPT: "database disk image is malformed"
+	sqliteNotADB  = 26 // SQLITE_NOTADB: "file is not a database"
+)
+
+// IsDamaged reports whether err says the database file is damaged (as
+// opposed to busy, full or unreadable): such a file does not mend itself,
+// and the state it held can be rebuilt by matching both sides by content.
+func IsDamaged(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqliteCorrupt || c == sqliteNotADB
+	}
+	return err != nil && IsDamagedText(err.Error())
+}
+
+// IsDamagedText is IsDamaged for an error that reached the caller as text.
+func IsDamagedText(s string) bool {
+	return strings.Contains(s, "database disk image is malformed") || strings.Contains(s, "file is not a database")
+}
+
+// SetAside moves the closed database of dir (with its -wal and -shm files)
+// out of the way, to state.db.damaged-TIME, and returns the new name. It
+// deletes nothing: the damaged file stays for whoever wants to look at it.
+func SetAside(dir string, now time.Time) (string, error) {
+	base := filepath.Join(dir, FileName)
+	to := base + ".damaged-" + now.UTC().Format("20060102T150405Z")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		err := os.Rename(base+suffix, to+suffix)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("set the damaged state aside: %w", err)
+		}
+	}
+	return to, nil
+}
