@@ -247,6 +247,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for _, s := range sides {
 		all = append(all, *s)
 	}
+	if len(all) == 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("folders = %q matches no folder on the server or in the maildir: nothing is synced", o.Channel.Folders))
+	}
 	if look := MUTF7Lookalikes(all, delim); len(look) > 0 {
 		kept := all[:0]
 		for _, s := range all {

@@ -478,7 +478,7 @@ func printResults(e *env, results []targetResult) {
 			e.infof("%s %s: no changes", r.Kind, r.Name)
 		}
 		for _, n := range r.Notes {
-			if e.verbose > 0 || strings.Contains(n, "deleted") || strings.Contains(n, "downloaded again") || strings.Contains(n, "UIDVALIDITY") || strings.Contains(n, "left open") {
+			if e.verbose > 0 || strings.Contains(n, "deleted") || strings.Contains(n, "downloaded again") || strings.Contains(n, "matches no folder") || strings.Contains(n, "UIDVALIDITY") || strings.Contains(n, "left open") {
 				e.infof("  %s", n)
 			}
 		}

@@ -13,14 +13,19 @@ import (
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/imapconn"
 	"github.com/mdsync/mdsync/internal/popfetch"
+	"github.com/mdsync/mdsync/syncer"
 )
 
 type checkResult struct {
 	Account string `json:"account"`
 	OK      bool   `json:"ok"`
+	Warning bool   `json:"warning,omitempty"`
 	Detail  string `json:"detail"`
 	temp    bool
 }
+
+// wantCaps are the extensions check reports (mdsync uses each when there).
+var wantCaps = []string{"IMAP4rev2", "CONDSTORE", "QRESYNC", "UIDPLUS", "MOVE", "LIST-STATUS", "ESEARCH"}
 
 // runCheck validates the config and tries every login.
 func runCheck(ctx context.Context, e *env, c *cli.Context) error {
@@ -30,7 +35,11 @@ func runCheck(ctx context.Context, e *env, c *cli.Context) error {
 	}
 	var results []checkResult
 	for _, n := range sortedNames(cfg.IMAP) {
-		results = append(results, checkIMAP(ctx, cfg.IMAP[n]))
+		r, folders := checkIMAP(ctx, cfg.IMAP[n])
+		results = append(results, r)
+		if r.OK {
+			results = append(results, checkPatterns(cfg, n, folders)...)
+		}
 	}
 	for _, n := range sortedNames(cfg.POP) {
 		results = append(results, checkPOP(ctx, cfg.POP[n]))
@@ -52,7 +61,9 @@ func runCheck(ctx context.Context, e *env, c *cli.Context) error {
 	} else {
 		e.infof("config %s: ok", cfg.File)
 		for _, r := range results {
-			if r.OK {
+			if r.Warning {
+				e.errorf("%s: %s", r.Account, r.Detail)
+			} else if r.OK {
 				e.infof("%s: ok (%s)", r.Account, r.Detail)
 			} else {
 				e.errorf("%s: %s", r.Account, r.Detail)
@@ -74,29 +85,76 @@ func sortedNames[V any](m map[string]V) []string {
 	return out
 }
 
-func checkIMAP(ctx context.Context, a *config.IMAP) checkResult {
+// serverFolders are the folder names an account lists, with its delimiter.
+type serverFolders struct {
+	names []string
+	delim rune
+}
+
+func checkIMAP(ctx context.Context, a *config.IMAP) (checkResult, serverFolders) {
 	r := checkResult{Account: "imap." + a.Name}
+	var sf serverFolders
 	pw, err := a.Secret()
 	if err != nil {
 		r.Detail = err.Error()
-		return r
+		return r, sf
 	}
 	conn, err := imapconn.Dial(ctx, imapconn.Options{Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: pw, Timeout: a.TimeoutDur})
 	if err != nil {
 		r.Detail, r.temp = err.Error(), classify(err)
-		return r
+		return r, sf
 	}
 	defer conn.Close()
+	boxes, err := conn.List("", "*", nil).Collect()
+	if err != nil {
+		r.Detail, r.temp = fmt.Sprintf("list folders: %v", err), classify(err)
+		return r, sf
+	}
+	sf.delim = '/'
+	for _, b := range boxes {
+		sf.names = append(sf.names, b.Mailbox)
+		if b.Delim != 0 {
+			sf.delim = b.Delim
+		}
+	}
 	var caps []string
-	for _, want := range []string{"IMAP4rev2", "CONDSTORE", "QRESYNC", "UIDPLUS", "MOVE", "LIST-STATUS", "ESEARCH"} {
+	for _, want := range wantCaps {
 		for cp := range conn.Caps {
 			if strings.EqualFold(string(cp), want) {
 				caps = append(caps, want)
 			}
 		}
 	}
-	r.OK, r.Detail = true, fmt.Sprintf("logged in as %s at %s, tls %s; server has %s", a.User, a.Addr(), a.TLS, strings.Join(caps, " "))
-	return r
+	has := "none of " + strings.Join(wantCaps, " ")
+	if len(caps) > 0 {
+		has = strings.Join(caps, " ")
+	}
+	r.OK, r.Detail = true, fmt.Sprintf("logged in as %s at %s, tls %s; %d folders; server has %s", a.User, a.Addr(), a.TLS, len(sf.names), has)
+	return r, sf
+}
+
+// checkPatterns warns about the channels of an account whose folders
+// patterns select no folder of the server: sync would sync nothing and
+// say "no changes".
+func checkPatterns(cfg *config.Config, account string, sf serverFolders) []checkResult {
+	var out []checkResult
+	for _, n := range sortedNames(cfg.Channel) {
+		ch := cfg.Channel[n]
+		if ch.IMAP != account {
+			continue
+		}
+		matched := 0
+		for _, f := range sf.names {
+			if syncer.MatchFolder(ch.Folders, f, sf.delim) {
+				matched++
+			}
+		}
+		if matched == 0 {
+			out = append(out, checkResult{Account: "channel." + n, OK: true, Warning: true,
+				Detail: fmt.Sprintf("warning: folders = %q (%s) matches none of the %d folders of the server (%s)", ch.Folders, cfg.Pos("channel."+n+".folders"), len(sf.names), strings.Join(sf.names[:min(len(sf.names), 8)], ", "))})
+		}
+	}
+	return out
 }
 
 func checkPOP(ctx context.Context, p *config.POP) checkResult {

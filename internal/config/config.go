@@ -379,6 +379,9 @@ func (c *Config) validate() error {
 		if m.Path, err = c.expandPath(m.Path); err != nil {
 			return c.errAt("maildir."+n+".path", "%v", err)
 		}
+		if fi, err := os.Stat(m.Path); err == nil && !fi.IsDir() {
+			return c.errAt("maildir."+n+".path", "%s is not a directory", m.Path)
+		}
 		switch strings.ToLower(m.Layout) {
 		case "", "verbatim":
 			m.Layout = "verbatim"
@@ -580,6 +583,15 @@ func (c *Config) validateServer(sec string, s *Server, tlsPort, plainPort int) e
 		var err error
 		if s.CAFile, err = c.expandPath(s.CAFile); err != nil {
 			return c.errAt(sec+".ca_file", "%v", err)
+		}
+		// checked here, not at the first connection: check and sync
+		// reject the same configs, and the error has a line
+		pem, err := os.ReadFile(s.CAFile)
+		if err != nil {
+			return c.errAt(sec+".ca_file", "cannot read ca_file %s: %v", s.CAFile, errors.Unwrap(err))
+		}
+		if !bytes.Contains(pem, []byte("-----BEGIN CERTIFICATE-----")) {
+			return c.errAt(sec+".ca_file", "ca_file %s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", s.CAFile)
 		}
 	}
 	s.TimeoutDur = 60 * time.Second

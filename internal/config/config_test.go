@@ -199,3 +199,24 @@ func TestRelativePaths(t *testing.T) {
 		t.Errorf("state_dir = %q, want %q", c.StateDir, want)
 	}
 }
+
+// TestPathsChecked: what sync would trip over is refused when the config
+// is read, with its line.
+func TestPathsChecked(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("x"), 0o600)
+	cases := []struct{ name, text, want string }{
+		{"maildir path is a file", strings.Replace(base, `path = "/tmp/m"`, `path = "`+file+`"`, 1), `x.toml:8: maildir.work: ` + file + ` is not a directory`},
+		{"missing ca_file", strings.Replace(base, `user = "me"`, "user = \"me\"\nca_file = \"nope.pem\"", 1), `x.toml:5: imap.work: cannot read ca_file ` + filepath.Join(dir, "nope.pem") + `: no such file or directory`},
+		{"ca_file not PEM", strings.Replace(base, `user = "me"`, "user = \"me\"\nca_file = \"file\"", 1), `x.toml:5: imap.work: ca_file ` + file + ` holds no PEM certificate`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(filepath.Join(dir, "x.toml"), []byte(tc.text))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
