@@ -48,14 +48,33 @@ type Server struct {
 	AllowPlaintext  bool   `toml:"allow_plaintext"`
 	CAFile          string `toml:"ca_file"`
 	Timeout         string `toml:"timeout"` // per network operation, default 60s
+	// OAuth2 sign-in: a built-in login (mdsync login NAME) or a helper
+	// command that prints an access token
+	OAuth2       *OAuth2 `toml:"oauth2"`
+	TokenCommand string  `toml:"token_command"`
 
 	TimeoutDur time.Duration `toml:"-"`
+}
+
+// OAuth2 is how an account signs in with OAuth2 (oauth2 = { ... }).
+type OAuth2 struct {
+	Provider            string   `toml:"provider"` // google | microsoft | custom
+	ClientID            string   `toml:"client_id"`
+	ClientSecret        string   `toml:"client_secret"`
+	ClientSecretCommand string   `toml:"client_secret_command"`
+	Tenant              string   `toml:"tenant"` // microsoft; default "common"
+	Scopes              []string `toml:"scopes"` // default: the provider's mail scopes
+	AuthURL             string   `toml:"auth_url"`
+	TokenURL            string   `toml:"token_url"`
+	DeviceAuthURL       string   `toml:"device_auth_url"`
+	Flow                string   `toml:"flow"` // loopback | device; default: the provider's
 }
 
 // IMAP is an [imap.NAME] account.
 type IMAP struct {
 	Server
 	MaxConnections int    `toml:"max_connections"`
+	Auth           string `toml:"auth"` // auto (default) | login | plain | xoauth2 | oauthbearer
 	Name           string `toml:"-"`
 }
 
@@ -91,7 +110,7 @@ type POP struct {
 	Delete      string `toml:"delete"` // never | after-fetch | after:14d
 	MaxSize     string `toml:"max_size"`
 	MaxMessages int    `toml:"max_messages"`
-	Auth        string `toml:"auth"` // auto (default) | user | apop | plain
+	Auth        string `toml:"auth"` // auto (default) | user | apop | plain | xoauth2 | oauthbearer
 	Name        string `toml:"-"`
 
 	// DeleteAfter is the age after which fetched messages are deleted:
@@ -416,6 +435,21 @@ func (c *Config) validate() error {
 		if a.MaxConnections < 1 || a.MaxConnections > 32 {
 			return c.errAt("imap."+n+".max_connections", "max_connections must be between 1 and 32")
 		}
+		oauth := a.OAuth2 != nil || a.TokenCommand != ""
+		switch a.Auth {
+		case "":
+			a.Auth = "auto"
+		case "auto", "xoauth2", "oauthbearer":
+		case "login", "plain":
+			if oauth {
+				return c.errAt("imap."+n+".auth", "an OAuth2 account logs in with auth = \"xoauth2\" or \"oauthbearer\" (or \"auto\"), not %q", a.Auth)
+			}
+		default:
+			return c.errAt("imap."+n+".auth", "auth must be auto, login, plain, xoauth2 or oauthbearer; not %q", a.Auth)
+		}
+		if (a.Auth == "xoauth2" || a.Auth == "oauthbearer") && !oauth {
+			return c.errAt("imap."+n+".auth", "auth = %q needs oauth2 = { ... } or token_command", a.Auth)
+		}
 	}
 	for _, n := range sortedKeys(c.Channel) {
 		ch := c.Channel[n]
@@ -517,12 +551,19 @@ func (c *Config) validate() error {
 		if p.MaxMessages < 0 {
 			return c.errAt("pop."+n+".max_messages", "max_messages must be >= 0")
 		}
+		if p.OAuth2 != nil || p.TokenCommand != "" {
+			switch p.Auth {
+			case "", "auto", "xoauth2", "oauthbearer":
+			default:
+				return c.errAt("pop."+n+".auth", "an OAuth2 account logs in with auth = \"xoauth2\" or \"oauthbearer\" (or \"auto\"), not %q", p.Auth)
+			}
+		}
 		switch p.Auth {
 		case "":
 			p.Auth = "auto"
-		case "auto", "user", "apop", "plain":
+		case "auto", "user", "apop", "plain", "xoauth2", "oauthbearer":
 		default:
-			return c.errAt("pop."+n+".auth", "auth must be auto, user, apop or plain; not %q", p.Auth)
+			return c.errAt("pop."+n+".auth", "auth must be auto, user, apop, plain, xoauth2 or oauthbearer; not %q", p.Auth)
 		}
 	}
 	return nil
@@ -573,11 +614,21 @@ func (c *Config) validateServer(sec string, s *Server, tlsPort, plainPort int) e
 			n++
 		}
 	}
-	if n == 0 {
-		return c.errAt(sec, "no password: set password_command (recommended), password_env or password")
-	}
-	if n > 1 {
+	oauth := s.OAuth2 != nil || s.TokenCommand != ""
+	switch {
+	case s.OAuth2 != nil && s.TokenCommand != "":
+		return c.errAt(sec+".token_command", "set only one of oauth2 and token_command")
+	case oauth && n > 0:
+		return c.errAt(sec, "an OAuth2 account (oauth2 or token_command) takes no password; remove password, password_command or password_env")
+	case n == 0 && !oauth:
+		return c.errAt(sec, "no password: set password_command (recommended), password_env or password, or oauth2 / token_command to sign in with OAuth2")
+	case n > 1:
 		return c.errAt(sec, "set only one of password, password_command, password_env")
+	}
+	if s.OAuth2 != nil {
+		if err := c.validateOAuth2(sec, s.OAuth2); err != nil {
+			return err
+		}
 	}
 	if s.CAFile != "" {
 		var err error
@@ -601,6 +652,38 @@ func (c *Config) validateServer(sec string, s *Server, tlsPort, plainPort int) e
 			return c.errAt(sec+".timeout", "timeout must be a duration such as \"60s\", not %q", s.Timeout)
 		}
 		s.TimeoutDur = d
+	}
+	return nil
+}
+
+// validateOAuth2 fills in a provider's defaults and checks what it needs.
+func (c *Config) validateOAuth2(sec string, o *OAuth2) error {
+	key := sec + ".oauth2"
+	o.Provider = strings.ToLower(o.Provider)
+	switch o.Provider {
+	case "google", "microsoft":
+		if o.ClientID == "" {
+			return c.errAt(key, "oauth2: client_id is required: register your own OAuth2 client (see the README, Gmail / Microsoft 365)")
+		}
+	case "custom":
+		if o.ClientID == "" || o.TokenURL == "" || (o.AuthURL == "" && o.DeviceAuthURL == "") {
+			return c.errAt(key, "oauth2: provider = \"custom\" needs client_id, token_url, and auth_url or device_auth_url")
+		}
+	case "":
+		return c.errAt(key, "oauth2: provider is required: \"google\", \"microsoft\" or \"custom\"")
+	default:
+		return c.errAt(key, "oauth2: provider must be \"google\", \"microsoft\" or \"custom\", not %q", o.Provider)
+	}
+	if o.ClientSecret != "" && o.ClientSecretCommand != "" {
+		return c.errAt(key, "oauth2: set only one of client_secret and client_secret_command")
+	}
+	switch o.Flow {
+	case "", "loopback", "device":
+	default:
+		return c.errAt(key, "oauth2: flow must be \"loopback\" or \"device\", not %q", o.Flow)
+	}
+	if o.Provider == "google" && o.Flow == "device" {
+		return c.errAt(key, "oauth2: Google does not allow Gmail scopes in the device flow; use flow = \"loopback\"")
 	}
 	return nil
 }

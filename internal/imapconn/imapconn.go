@@ -34,10 +34,16 @@ type Options struct {
 	Debug          io.Writer     // protocol trace (credentials redacted), or nil
 	// UnilateralDataHandler receives EXISTS/EXPUNGE/FETCH pushed by the server.
 	UnilateralDataHandler *imapclient.UnilateralDataHandler
-	// Pipeline, if set, is called right after LOGIN is sent, before its
-	// answer: commands it sends share LOGIN's round trip. It must not wait
-	// on them (consume their results in a goroutine or after Dial).
+	// Pipeline, if set, is called right after the login is sent, before
+	// its answer: commands it sends share the login's round trip. It must
+	// not wait on them (consume their results in a goroutine or after Dial).
 	Pipeline func(*imapclient.Client)
+	// Auth is the mechanism: auto (default) | login | plain | xoauth2 |
+	// oauthbearer (see chooseAuth).
+	Auth string
+	// Token returns an OAuth2 access token (refresh: a fresh one, after
+	// the server refused the last); nil for an account with a password.
+	Token func(ctx context.Context, refresh bool) (string, error)
 }
 
 // Conn is a logged-in connection.
@@ -46,6 +52,8 @@ type Conn struct {
 	raw     net.Conn
 	timeout time.Duration
 	Caps    imap.CapSet
+	// Mechanism is how it logged in: LOGIN, PLAIN, XOAUTH2, OAUTHBEARER.
+	Mechanism string
 }
 
 // Close logs out (unless the connection is already dead) and closes the
@@ -76,8 +84,28 @@ var (
 // Classify marks err with one of the error kinds (transport.Classify).
 func Classify(err error) error { return transport.Classify(err) }
 
-// Dial connects, secures and logs in.
+// authError is a refused login and the mechanism it used.
+type authError struct {
+	err  error
+	mech string
+}
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
+
+// Dial connects, secures and logs in. An OAuth2 login the server refuses is
+// tried once more on a new connection with a freshly refreshed token (the
+// stored one may have been revoked or expired early).
 func Dial(ctx context.Context, o Options) (*Conn, error) {
+	c, err := dial(ctx, o, false)
+	var ae *authError
+	if err != nil && o.Token != nil && errors.As(err, &ae) && (ae.mech == AuthXOAuth2 || ae.mech == AuthOAuthBearer) {
+		return dial(ctx, o, true)
+	}
+	return c, err
+}
+
+func dial(ctx context.Context, o Options, refresh bool) (*Conn, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
 	}
@@ -149,21 +177,28 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 	if err != nil {
 		return fail("capabilities of", err)
 	}
-	if caps.Has(imap.CapLoginDisabled) {
+	mech, err := chooseAuth(o.Auth, caps, o.Token != nil, addr)
+	if err != nil {
 		raw.Close()
 		c.Close()
-		return nil, fmt.Errorf("%w: %s refuses LOGIN on this connection (LOGINDISABLED); use tls = \"implicit\" or \"starttls\"", ErrAuth, addr)
+		return nil, err
 	}
-	login := c.Login(o.User, o.Password)
-	if o.Pipeline != nil {
-		o.Pipeline(c)
+	var token string
+	if o.Token != nil {
+		if token, err = o.Token(ctx, refresh); err != nil {
+			raw.Close()
+			c.Close()
+			// a token endpoint that is away is temporary; a refresh
+			// token the provider refused comes wrapped in ErrAuth
+			return nil, transport.Classify(fmt.Errorf("%s as %q: get an access token: %w", addr, o.User, err))
+		}
 	}
-	if err := login.Wait(); err != nil {
+	if err := authenticate(ctx, c, dc, redact, mech, o, token, o.Pipeline); err != nil {
 		var ie *imap.Error
 		if errors.As(err, &ie) {
 			raw.Close()
 			c.Close()
-			return nil, fmt.Errorf("%w: %s as %q: %s", ErrAuth, addr, o.User, ie.Text)
+			return nil, &authError{fmt.Errorf("%w: %s as %q (%s): %s", ErrAuth, addr, o.User, strings.ToUpper(mech), ie.Text), mech}
 		}
 		return fail("login to", err)
 	}
@@ -171,7 +206,7 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 	if err != nil {
 		return fail("capabilities of", err)
 	}
-	return &Conn{Client: c, raw: raw, timeout: o.Timeout, Caps: caps}, nil
+	return &Conn{Client: c, raw: raw, timeout: o.Timeout, Caps: caps, Mechanism: strings.ToUpper(mech)}, nil
 }
 
 // speaksTLS asks, only when called, whether addr expects TLS at once.
@@ -198,8 +233,17 @@ type deadlineConn struct {
 	net.Conn
 	timeout time.Duration
 	mu      sync.Mutex
-	want    time.Time // the deadline the library asked for (zero: none)
-	failed  error     // set once a read timed out
+	want    time.Time     // the deadline the library asked for (zero: none)
+	failed  error         // set once a read timed out
+	written chan struct{} // closed by the next Write (notifyWrite)
+}
+
+// notifyWrite returns a channel closed once the next Write is done.
+func (c *deadlineConn) notifyWrite() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.written = make(chan struct{})
+	return c.written
 }
 
 func (c *deadlineConn) SetReadDeadline(t time.Time) error {
@@ -249,7 +293,14 @@ func (c *deadlineConn) Read(p []byte) (int, error) {
 
 func (c *deadlineConn) Write(p []byte) (int, error) {
 	c.Conn.SetReadDeadline(c.next())
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	c.mu.Lock()
+	if c.written != nil {
+		close(c.written)
+		c.written = nil
+	}
+	c.mu.Unlock()
+	return n, err
 }
 
 // redactor hides credentials in a protocol trace.
@@ -272,6 +323,17 @@ func newRedactor(w io.Writer, user, pass string) *redactor {
 		}
 	}
 	return r
+}
+
+// add registers more secrets (an access token, a SASL initial response).
+func (r *redactor) add(secrets ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range secrets {
+		if s != "" {
+			r.secrets = append(r.secrets, []byte(s))
+		}
+	}
 }
 
 func (r *redactor) Write(p []byte) (int, error) {

@@ -735,21 +735,3 @@ func (c *Client) Close() error {
 	}
 	return nil
 }
-
-// xoauth2 implements the XOAUTH2 SASL mechanism (Google/Microsoft).
-type xoauth2 struct{ user, token string }
-
-// NewXOAuth2Client returns a sasl.Client for XOAUTH2, which go-sasl lacks.
-// On failure the server sends a base64 JSON error as a challenge; the client
-// answers with an empty response and the server then replies -ERR.
-func NewXOAuth2Client(user, token string) sasl.Client {
-	return &xoauth2{user, token}
-}
-
-func (a *xoauth2) Start() (string, []byte, error) {
-	return "XOAUTH2", []byte("user=" + a.user + "\x01auth=Bearer " + a.token + "\x01\x01"), nil
-}
-
-func (a *xoauth2) Next(challenge []byte) ([]byte, error) {
-	return []byte{}, nil
-}

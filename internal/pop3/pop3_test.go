@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"github.com/mdsync/mdsync/internal/xoauth2"
 	"io"
 	"os"
 	"reflect"
@@ -266,7 +267,7 @@ func TestAuth(t *testing.T) {
 		},
 		{
 			name: "XOAUTH2", secrets: []string{pass, b64(xo)},
-			do: func(c *Client) error { return c.Auth(context.Background(), NewXOAuth2Client("bob", pass)) },
+			do: func(c *Client) error { return c.Auth(context.Background(), xoauth2.NewClient("bob", pass)) },
 			script: func(s *sconn) {
 				s.expect("AUTH XOAUTH2 " + b64(xo))
 				s.send("+OK")
@@ -274,7 +275,7 @@ func TestAuth(t *testing.T) {
 		},
 		{
 			name: "XOAUTH2 error challenge", secrets: []string{pass, b64(xo)}, wantErr: true,
-			do: func(c *Client) error { return c.Auth(context.Background(), NewXOAuth2Client("bob", pass)) },
+			do: func(c *Client) error { return c.Auth(context.Background(), xoauth2.NewClient("bob", pass)) },
 			script: func(s *sconn) {
 				s.expect("AUTH XOAUTH2 " + b64(xo))
 				s.send("+ " + b64(`{"status":"401","schemes":"bearer"}`))

@@ -51,6 +51,7 @@ import (
 	"github.com/mdsync/mdsync/internal/failpoint"
 	"github.com/mdsync/mdsync/internal/pop3"
 	"github.com/mdsync/mdsync/internal/transport"
+	"github.com/mdsync/mdsync/internal/xoauth2"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
@@ -73,8 +74,11 @@ type Fetcher struct {
 	Name     string // the [pop.NAME]; the account key in the state
 	Cfg      *config.POP
 	Password string
-	Store    *maildir.Store // the [maildir.X] tree named by Cfg.Maildir
-	DB       *state.DB
+	// Token returns an OAuth2 access token (refresh: a fresh one, after
+	// the server refused the last); nil for an account with a password.
+	Token func(ctx context.Context, refresh bool) (string, error)
+	Store *maildir.Store // the [maildir.X] tree named by Cfg.Maildir
+	DB    *state.DB
 	// DryRun lists what would be fetched and deleted (Result.Plan) and
 	// changes nothing: no RETR, no DELE, no state or Maildir writes.
 	DryRun bool
@@ -497,9 +501,13 @@ func (f *Fetcher) connect(ctx context.Context) (*pop3.Client, map[string][]strin
 	return c, caps, nil
 }
 
-// login authenticates as configured: auto is USER/PASS, or AUTH PLAIN when
-// CAPA lists SASL PLAIN but not USER.
+// login authenticates as configured: auto is OAuth2 for an account with a
+// token (XOAUTH2 unless the server lists only OAUTHBEARER), else USER/PASS,
+// or AUTH PLAIN when CAPA lists SASL PLAIN but not USER.
 func (f *Fetcher) login(ctx context.Context, c *pop3.Client, caps map[string][]string) error {
+	if f.Token != nil {
+		return f.loginOAuth(ctx, c, caps)
+	}
 	user, pass := f.Cfg.User, f.Password
 	var err error
 	var how string
@@ -532,6 +540,51 @@ func (f *Fetcher) login(ctx context.Context, c *pop3.Client, caps map[string][]s
 		return fmt.Errorf("%w: %s as %s: %s", transport.ErrAuth, how, user, pe.Msg)
 	}
 	return fmt.Errorf("%s: %w", how, transport.Classify(err))
+}
+
+// loginOAuth signs in with an OAuth2 access token; a refused token is
+// refreshed once and tried again.
+func (f *Fetcher) loginOAuth(ctx context.Context, c *pop3.Client, caps map[string][]string) error {
+	mech := f.Cfg.Auth
+	if mech == "" || mech == "auto" {
+		mech = "xoauth2"
+		bearerOnly := false
+		for _, m := range caps["SASL"] {
+			if strings.EqualFold(m, "OAUTHBEARER") {
+				bearerOnly = true
+			}
+		}
+		for _, m := range caps["SASL"] {
+			if strings.EqualFold(m, "XOAUTH2") {
+				bearerOnly = false
+			}
+		}
+		if bearerOnly {
+			mech = "oauthbearer"
+		}
+	}
+	user := f.Cfg.User
+	var err error
+	for _, refresh := range []bool{false, true} {
+		var token string
+		if token, err = f.Token(ctx, refresh); err != nil {
+			return fmt.Errorf("AUTH %s as %s: get an access token: %w", strings.ToUpper(mech), user, transport.Classify(err))
+		}
+		var sc sasl.Client = xoauth2.NewClient(user, token)
+		if mech == "oauthbearer" {
+			sc = sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: user, Token: token, Host: f.Cfg.Host, Port: f.Cfg.Port})
+		}
+		if err = c.Auth(ctx, sc); err == nil {
+			return nil
+		}
+		var pe *pop3.Error
+		if !errors.As(err, &pe) {
+			return fmt.Errorf("AUTH %s: %w", strings.ToUpper(mech), transport.Classify(err))
+		}
+	}
+	var pe *pop3.Error
+	errors.As(err, &pe)
+	return fmt.Errorf("%w: AUTH %s as %s: %s", transport.ErrAuth, strings.ToUpper(mech), user, pe.Msg)
 }
 
 // listing returns the maildrop: LIST sizes with UIDLs (or fingerprints).

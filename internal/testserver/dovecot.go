@@ -69,9 +69,10 @@ type Dovecot struct {
 type Option func(*options)
 
 type options struct {
-	users []userPass
-	extra []string
-	debug bool
+	users      []userPass
+	extra      []string
+	debug      bool
+	introspect string
 }
 
 type userPass struct{ user, pass string }
@@ -91,6 +92,14 @@ func WithConfig(lines ...string) Option {
 // WithDebug turns on Dovecot's auth and mail debug logging.
 func WithDebug() Option {
 	return func(o *options) { o.debug = true }
+}
+
+// WithOAuth2 makes the server take XOAUTH2 and OAUTHBEARER logins and check
+// their tokens at an OAuth2 introspection endpoint (RFC 7662, POST), whose
+// answer names the user in "username" and is valid while "active" is true.
+// Passwords still work (the passwd-file passdb comes first).
+func WithOAuth2(introspectURL string) Option {
+	return func(o *options) { o.introspect = introspectURL }
 }
 
 // lookupBinary finds Dovecot's programs; tests replace it.
@@ -199,10 +208,16 @@ func StartDovecot(t testing.TB, opts ...Option) *Dovecot {
 		Dir: d.dir, MailRoot: d.mailRoot, Passwd: d.passwd,
 		UID: d.uid, GID: d.gid,
 		InternalUser: internalUser, InternalGroup: internalGroup, LoginUser: loginUser,
-		Debug: o.debug, Extra: o.extra,
+		Debug: o.debug, Extra: o.extra, Introspect: o.introspect,
 	}
 	if _, err := os.Stat("/usr/share/dovecot/dh.pem"); err == nil {
 		cfg.DH = "/usr/share/dovecot/dh.pem"
+	}
+	if o.introspect != "" {
+		ext := fmt.Sprintf("introspection_mode = post\nintrospection_url = %s\nforce_introspection = yes\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n", o.introspect)
+		if err := os.WriteFile(filepath.Join(d.dir, "oauth2.conf.ext"), []byte(ext), 0o644); err != nil {
+			t.Fatalf("testserver: %v", err)
+		}
 	}
 
 	// A free port may be taken by someone else between our probe and
@@ -288,6 +303,7 @@ type configParams struct {
 	Ports                                  []int // imap, imaps, pop3, pop3s
 	Debug                                  bool
 	Extra                                  []string
+	Introspect                             string // OAuth2 introspection URL, "" for none
 }
 
 func (c configParams) render() string {
@@ -317,7 +333,11 @@ func (c configParams) render() string {
 		p("ssl_dh = <%s", c.DH)
 	}
 	p("disable_plaintext_auth = no")
-	p("auth_mechanisms = plain login")
+	if c.Introspect != "" {
+		p("auth_mechanisms = plain login xoauth2 oauthbearer")
+	} else {
+		p("auth_mechanisms = plain login")
+	}
 	p("auth_failure_delay = 0")
 	p("mail_location = maildir:%s/%%u/Maildir:LAYOUT=fs", c.MailRoot)
 	p("mail_plugins =")
@@ -326,6 +346,9 @@ func (c configParams) render() string {
 	p("namespace inbox {\n  inbox = yes\n  separator = /\n  prefix =\n}")
 	// One passwd-file per user (see writePasswd for why).
 	p("passdb {\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%%u %s/%%u\n}", c.Passwd)
+	if c.Introspect != "" {
+		p("passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s/oauth2.conf.ext\n}", c.Dir)
+	}
 	p("userdb {\n  driver = static\n  args = uid=%d gid=%d home=%s/%%u allow_all_users=yes\n}", c.UID, c.GID, c.MailRoot)
 	p("service imap-login {\n  chroot =\n  inet_listener imap {\n    port = %d\n  }\n  inet_listener imaps {\n    port = %d\n    ssl = yes\n  }\n}", c.Ports[0], c.Ports[1])
 	p("service pop3-login {\n  chroot =\n  inet_listener pop3 {\n    port = %d\n  }\n  inet_listener pop3s {\n    port = %d\n    ssl = yes\n  }\n}", c.Ports[2], c.Ports[3])

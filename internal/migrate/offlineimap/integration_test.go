@@ -122,8 +122,14 @@ starttls = no
 	if len(names) < 2 {
 		t.Fatalf("INBOX has %d local messages", len(names))
 	}
+	// not one marked \Deleted: the EXPUNGE of the next run would take it
+	deleted := func(p string) bool { _, f, _ := strings.Cut(filepath.Base(p), ":2,"); return strings.Contains(f, "T") }
+	sort.SliceStable(names, func(i, j int) bool { return !deleted(names[i]) && deleted(names[j]) })
 	flagged := names[0]
 	base, flags, _ := strings.Cut(filepath.Base(flagged), ":2,")
+	if strings.Contains(flags, "T") {
+		t.Fatal("every local INBOX message is marked deleted")
+	}
 	newName := filepath.Join(inbox, "cur", base+":2,"+maildirFlags(flags+"FS"))
 	if err := os.Rename(flagged, newName); err != nil {
 		t.Fatal(err)
