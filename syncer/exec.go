@@ -26,10 +26,12 @@ import (
 
 // Options configure one run of a channel.
 type Options struct {
-	Name        string
-	Channel     *config.Channel
-	Account     *config.IMAP
-	Password    string
+	Name     string
+	Channel  *config.Channel
+	Account  *config.IMAP
+	Password string
+	// Token returns an OAuth2 access token (nil: a password account).
+	Token       func(ctx context.Context, refresh bool) (string, error)
 	Store       *maildir.Store
 	DB          *state.DB
 	DryRun      bool
@@ -183,7 +185,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}()
 	var ahead <-chan listResult
 	dialStart := time.Now()
-	c0, err := pool.dial(ctx, func(c *imapclient.Client) { ahead = startList(c) })
+	c0, err := pool.dial(ctx, func(c *imapclient.Client, preLogin imap.CapSet) {
+		// only where the greeting announced it: a server that did not
+		// (Courier) may drop what comes with the login
+		if preLogin.Has(imap.CapListStatus) || preLogin.Has(imap.CapIMAP4rev2) {
+			ahead = startList(c)
+		}
+	})
 	dialTook := time.Since(dialStart)
 	if err != nil {
 		if ahead != nil && !errors.Is(err, imapconn.ErrAuth) {
@@ -655,10 +663,11 @@ func (p *connPool) get(ctx context.Context) (*imapconn.Conn, error) {
 }
 
 // dial opens a new connection; pipeline sends commands along with LOGIN.
-func (p *connPool) dial(ctx context.Context, pipeline func(*imapclient.Client)) (*imapconn.Conn, error) {
+func (p *connPool) dial(ctx context.Context, pipeline func(*imapclient.Client, imap.CapSet)) (*imapconn.Conn, error) {
 	a := p.o.Account
 	c, err := imapconn.Dial(ctx, imapconn.Options{
 		Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: p.o.Password,
+		Auth: a.Auth, Token: p.o.Token,
 		Timeout: a.TimeoutDur, Debug: p.o.Debug, Pipeline: pipeline,
 	})
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mdsync/mdsync/internal/imapfake"
 )
 
 // TestErrorClasses: each kind of failure gets the exit code of its class
@@ -125,4 +127,35 @@ func selfSignedPEM(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// TestStallIsTemporary: a server that greets and then stops answering
+// exits 75, like one that is not there at all.
+func TestStallIsTemporary(t *testing.T) {
+	for _, cmd := range []string{"LOGIN", "LIST"} {
+		t.Run(cmd, func(t *testing.T) {
+			fake := imapfake.Start(t)
+			fake.AddMailbox("INBOX")
+			fake.Script(imapfake.Fault{Cmd: cmd, Do: imapfake.Stall})
+			dir := t.TempDir()
+			conf := writeConfig(t, dir, fmt.Sprintf(`state_dir = %q
+[imap.f]
+host = "127.0.0.1"
+port = %d
+tls = "none"
+user = "u"
+password = "p"
+timeout = "1s"
+[maildir.f]
+path = %q
+[channel.f]
+imap = "f"
+maildir = "f"
+`, filepath.Join(dir, "state"), fake.Port, filepath.Join(dir, "mail")))
+			code, _, errOut := run(t, "--config", conf, "-q", "sync")
+			if code != ExitTemporary || !strings.Contains(errOut, "timeout") {
+				t.Errorf("exit %d, want 75: %s", code, errOut)
+			}
+		})
+	}
 }

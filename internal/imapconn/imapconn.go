@@ -35,9 +35,13 @@ type Options struct {
 	// UnilateralDataHandler receives EXISTS/EXPUNGE/FETCH pushed by the server.
 	UnilateralDataHandler *imapclient.UnilateralDataHandler
 	// Pipeline, if set, is called right after the login is sent, before
-	// its answer: commands it sends share the login's round trip. It must
-	// not wait on them (consume their results in a goroutine or after Dial).
-	Pipeline func(*imapclient.Client)
+	// its answer, with the capabilities the server announced before the
+	// login: commands it sends share the login's round trip. It must send
+	// only what those capabilities allow (a server may announce more after
+	// the login, but one that did not announce an extension may drop or
+	// refuse input pipelined behind the login: Courier) and must not wait on
+	// them (consume their results in a goroutine or after Dial).
+	Pipeline func(c *imapclient.Client, preLogin imap.CapSet)
 	// Auth is the mechanism: auto (default) | login | plain | xoauth2 |
 	// oauthbearer (see chooseAuth).
 	Auth string
@@ -193,7 +197,11 @@ func dial(ctx context.Context, o Options, refresh bool) (*Conn, error) {
 			return nil, transport.Classify(fmt.Errorf("%s as %q: get an access token: %w", addr, o.User, err))
 		}
 	}
-	if err := authenticate(ctx, c, dc, redact, mech, o, token, o.Pipeline); err != nil {
+	var pipeline func(*imapclient.Client)
+	if o.Pipeline != nil {
+		pipeline = func(c *imapclient.Client) { o.Pipeline(c, caps) }
+	}
+	if err := authenticate(ctx, c, dc, redact, mech, o, token, pipeline); err != nil {
 		var ie *imap.Error
 		if errors.As(err, &ie) {
 			raw.Close()

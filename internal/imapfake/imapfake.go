@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Message is one message of a mailbox.
@@ -98,6 +99,13 @@ type Server struct {
 	// Caps is the capability list after IMAP4rev1 (e.g. "LIST-STATUS
 	// UIDPLUS").
 	Caps string
+	// Greeting, when set, is the capability list of the greeting instead
+	// of Caps (what a server announces before the login may be less).
+	Greeting string
+	// DropAfterLogin discards whatever the client sent behind its LOGIN
+	// before the LOGIN answer, as Courier does when its login process
+	// hands the connection over to the imapd.
+	DropAfterLogin bool
 
 	mu     sync.Mutex
 	boxes  []*Mailbox
@@ -258,7 +266,11 @@ type session struct {
 func (ss *session) printf(format string, args ...any) { fmt.Fprintf(ss.w, format, args...) }
 
 func (ss *session) run() {
-	ss.printf("* OK [CAPABILITY IMAP4rev1 %s] imapfake ready\r\n", ss.s.Caps)
+	greet := ss.s.Caps
+	if ss.s.Greeting != "" {
+		greet = ss.s.Greeting
+	}
+	ss.printf("* OK [CAPABILITY IMAP4rev1 %s] imapfake ready\r\n", greet)
 	ss.w.Flush()
 	for {
 		line, err := ss.readCommand()
@@ -391,6 +403,13 @@ func (ss *session) handle(line []byte) error {
 		ss.printf("* CAPABILITY IMAP4rev1 %s\r\n", s.Caps)
 		return ok("CAPABILITY done")
 	case "LOGIN":
+		if s.DropAfterLogin {
+			// what arrives during the hand-over is lost
+			ss.c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			io.Copy(io.Discard, ss.r)
+			ss.c.SetReadDeadline(time.Time{})
+			ss.r.Reset(ss.c)
+		}
 		return ok("logged in")
 	case "NOOP":
 		return ok("NOOP done")

@@ -122,7 +122,13 @@ func Temporary(err error) bool {
 		// local causes, such as a full disk, are not net.OpErrors)
 		return true
 	}
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	// go-imap wraps read errors with %v ("in response: cannot read tag:
+	// ... i/o timeout"): the net.Error is gone, only its text is left. A
+	// server that greets and then stalls is away for a while, not wrong.
+	return strings.Contains(err.Error(), os.ErrDeadlineExceeded.Error())
 }
 
 // Classify marks err ErrTemporary when it may pass by itself, and names

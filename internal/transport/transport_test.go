@@ -41,6 +41,7 @@ func TestTemporary(t *testing.T) {
 		{"POP3 SYS/TEMP", &pop3.Error{Cmd: "PASS ***", Msg: "[SYS/TEMP] busy"}, true},
 		{"POP3 IN-USE", &pop3.Error{Cmd: "PASS ***", Msg: "[IN-USE] locked"}, true},
 		{"marked", fmt.Errorf("x: %w", ErrTemporary), true},
+		{"stall inside go-imap", fmt.Errorf("list folders: %v", errors.New("in response: cannot read tag: read tcp 127.0.0.1:1->127.0.0.1:2: i/o timeout")), true},
 		{"NXDOMAIN", &net.DNSError{Err: "no such host", Name: "imap.exmaple.com", IsNotFound: true}, false},
 		{"disk full", &fs.PathError{Op: "write", Path: "/m/tmp/x", Err: syscall.ENOSPC}, false},
 		{"read-only fs", &fs.PathError{Op: "open", Path: "/m/tmp/x", Err: syscall.EROFS}, false},
