@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 )
@@ -78,5 +79,30 @@ func TestFoldersMUTF7AndFlat(t *testing.T) {
 				t.Fatalf("%+v: folders %q, want %q", o, got, want)
 			}
 		}
+	}
+}
+
+// TestUnmapped: a folder whose directory name holds the server's
+// delimiter is no folder name, and is listed as unmapped, not dropped.
+func TestUnmapped(t *testing.T) {
+	s, err := Open(t.TempDir(), Verbatim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"INBOX", "Notes.old", "Archive/2023.q1", "Plain"} {
+		if _, err := s.CreateFolder(n, '/'); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, _ := s.Folders('.')
+	un, err := s.Unmapped('.')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(names) != "[INBOX Plain]" || fmt.Sprint(un) != "[Archive/2023.q1 Notes.old]" {
+		t.Errorf("folders %v, unmapped %v", names, un)
+	}
+	if un, _ := s.Unmapped('/'); len(un) != 0 {
+		t.Errorf("unmapped with '/': %v", un)
 	}
 }

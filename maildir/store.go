@@ -188,17 +188,38 @@ func isMaildir(dir string) bool {
 // image of a name. Other directories and symbolic links are skipped and never
 // followed.
 func (s *Store) Folders(delim rune) ([]string, error) {
-	var names []string
+	names, _, err := s.folders(delim)
+	return names, err
+}
+
+// Unmapped lists, sorted and relative to the root, the Maildir folders on
+// disk that are no folder name with this delimiter: a "Notes.old" where the
+// server separates levels with '.'. Folders leaves them out; a caller must
+// say so rather than let their mail sit unsynced.
+func (s *Store) Unmapped(delim rune) ([]string, error) {
+	_, un, err := s.folders(delim)
+	return un, err
+}
+
+// List is Folders and Unmapped in one walk.
+func (s *Store) List(delim rune) (names, unmapped []string, err error) { return s.folders(delim) }
+
+func (s *Store) folders(delim rune) (names, unmapped []string, err error) {
 	add := func(rel string) {
-		if name, err := s.PathToName(rel, delim); err == nil && isMaildir(filepath.Join(s.root, rel)) {
+		if !isMaildir(filepath.Join(s.root, rel)) {
+			return
+		}
+		if name, err := s.PathToName(rel, delim); err == nil {
 			names = append(names, name)
+		} else if rel != "." {
+			unmapped = append(unmapped, rel)
 		}
 	}
 	switch s.layout {
 	case Flat:
 		ents, err := os.ReadDir(s.root)
 		if err != nil {
-			return nil, fmt.Errorf("maildir: list folders in %s: %w", s.root, err)
+			return nil, nil, fmt.Errorf("maildir: list folders in %s: %w", s.root, err)
 		}
 		for _, e := range ents {
 			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
@@ -209,7 +230,7 @@ func (s *Store) Folders(delim rune) ([]string, error) {
 		add(".")
 		ents, err := os.ReadDir(s.root)
 		if err != nil {
-			return nil, fmt.Errorf("maildir: list folders in %s: %w", s.root, err)
+			return nil, nil, fmt.Errorf("maildir: list folders in %s: %w", s.root, err)
 		}
 		for _, e := range ents {
 			if e.IsDir() && strings.HasPrefix(e.Name(), ".") {
@@ -230,8 +251,12 @@ func (s *Store) Folders(delim rune) ([]string, error) {
 				sub := filepath.Join(rel, e.Name())
 				// A component that does not decode (cur/new/tmp, dot
 				// files, ...) cannot lead to a folder: skip its subtree.
-				if _, err := s.naming.relName(sub, delimOrSlash(delim)); err != nil {
-					continue
+				// (One that decodes to a level holding the server's
+				// delimiter is unmapped, not skipped.)
+				if e.Name() != "INBOX" {
+					if _, err := s.naming.unlevel(e.Name()); err != nil {
+						continue
+					}
 				}
 				add(sub)
 				if err := walk(sub); err != nil {
@@ -241,21 +266,12 @@ func (s *Store) Folders(delim rune) ([]string, error) {
 			return nil
 		}
 		if err := walk("."); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	sort.Strings(names)
-	return names, nil
-}
-
-// delimOrSlash lets Folders descend below folders even when the caller's
-// delimiter is NIL (nested folders are then not listed, but not walked
-// wrongly either).
-func delimOrSlash(d rune) rune {
-	if d == 0 {
-		return '/'
-	}
-	return d
+	sort.Strings(unmapped)
+	return names, unmapped, nil
 }
 
 // Folder returns the folder with the given name, whether it exists or not.

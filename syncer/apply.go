@@ -517,7 +517,7 @@ func (a *applier) sendNext(step Op) {
 	if nx.plan.Blocked != "" || !needsServer(nx) {
 		return
 	}
-	nx.preSel = a.c.Select(nx.name, &imap.SelectOptions{CondStore: condstore})
+	nx.preSel = a.c.Select(a.o.ns.toServer(nx.name), &imap.SelectOptions{CondStore: condstore})
 	nx.preConn = a.c
 	a.sentNext = true
 }
@@ -560,7 +560,7 @@ func (a *applier) selectRW() error {
 // the folder now, and checks that UIDVALIDITY is still the plan's.
 func (a *applier) selected(pre *imapclient.SelectCommand) error {
 	if pre == nil {
-		pre = a.c.Select(a.w.name, &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)})
+		pre = a.c.Select(a.o.ns.toServer(a.w.name), &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)})
 	}
 	sel, err := pre.Wait()
 	if err != nil {
@@ -874,7 +874,7 @@ func (a *applier) move(acts []Action) error {
 		failpoint.Hit("move.after-journal")
 		var srcUIDs, dstUIDs imap.NumSet
 		if a.c.Caps.Has(imap.CapMove) || a.c.Caps.Has(imap.CapIMAP4rev2) {
-			md, err := a.c.Move(uidsOf(group), dst).Wait()
+			md, err := a.c.Move(uidsOf(group), a.o.ns.toServer(dst)).Wait()
 			if err != nil {
 				return fmt.Errorf("move to %q: %w", dst, err)
 			}
@@ -884,7 +884,7 @@ func (a *applier) move(acts []Action) error {
 		} else {
 			// COPY, then expunge only these (the library's own fallback
 			// would run a plain EXPUNGE without UIDPLUS).
-			cd, err := a.c.Copy(uidsOf(group), dst).Wait()
+			cd, err := a.c.Copy(uidsOf(group), a.o.ns.toServer(dst)).Wait()
 			if err != nil {
 				return fmt.Errorf("copy to %q: %w", dst, err)
 			}
@@ -1331,7 +1331,7 @@ func (a *applier) append(acts []Action) error {
 			}
 			return err
 		}
-		cmd := a.c.Append(a.w.name, li.CRLFSize, &imap.AppendOptions{Flags: FlagsOf(act.Flags), Time: li.Date})
+		cmd := a.c.Append(a.o.ns.toServer(a.w.name), li.CRLFSize, &imap.AppendOptions{Flags: FlagsOf(act.Flags), Time: li.Date})
 		_, cerr := io.Copy(cmd, newCRLFReader(f))
 		f.Close()
 		if err := cmd.Close(); cerr == nil {

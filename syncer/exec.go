@@ -40,6 +40,8 @@ type Options struct {
 	Debug       io.Writer                        // protocol trace, credentials redacted (nil: none)
 	// Trace receives timing events (nil: none), for MDSYNC_TIMING.
 	Trace func(format string, args ...any)
+
+	ns namespace // set by Run: channel folder names <-> server names
 }
 
 func (o Options) tracef(format string, args ...any) {
@@ -207,12 +209,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return res, err
 	}
 	tr("dialed")
+	nsCmd := askNamespace(c0, o.Account.Prefix)
 	remote, err := listFolders(c0, ahead)
 	tr("listed")
+	if err == nil {
+		o.ns, err = personalNamespace(nsCmd, o.Account.Prefix)
+	}
 	if err != nil {
 		pool.put(c0, err)
 		return res, imapconn.Classify(err)
 	}
+	pool.o.ns = o.ns
+	remote = o.ns.channelFolders(remote)
 	delim := '/'
 	for _, f := range remote {
 		if f.Delim != 0 {
@@ -220,11 +228,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			break
 		}
 	}
-	localNames, err := o.Store.Folders(delim)
+	localNames, unmapped, err := o.Store.List(delim)
 	if err != nil {
 		pool.put(c0, nil)
 		return res, fmt.Errorf("list local folders: %w", err)
 	}
+	reportUnmapped(o, unmapped, delim, res)
 	sides := map[string]*FolderSides{}
 	side := func(n string) *FolderSides {
 		if s, ok := sides[n]; ok {
@@ -1368,7 +1377,7 @@ func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Resu
 		if o.DryRun {
 			w.in.RemoteUIDs = map[uint32]bool{}
 			w.in.RemoteFlags = map[uint32]string{}
-		} else if err := c.Create(w.name, nil).Wait(); err != nil {
+		} else if err := c.Create(o.ns.toServer(w.name), nil).Wait(); err != nil {
 			return fmt.Errorf("create %q on the server: %w", w.name, err)
 		}
 	}
@@ -1406,7 +1415,7 @@ type remoteAsk struct {
 func askRemote(c *imapconn.Conn, o Options, w *work, condstore, prefetch bool) remoteAsk {
 	st := w.st
 	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
-	a := remoteAsk{sel: c.Select(w.name, &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore})}
+	a := remoteAsk{sel: c.Select(o.ns.toServer(w.name), &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore})}
 	if condstore && st.HighestModSeq != 0 && st.SyncedAt > 0 {
 		switch {
 		case !prefetch:
@@ -1604,7 +1613,7 @@ func removeFolder(ctx context.Context, c *imapconn.Conn, o Options, act Action, 
 		if rs == nil || rs.NumMessages == nil || int(*rs.NumMessages) != n || uint32(rs.UIDNext) != st.UIDNext || rs.UIDValidity != st.UIDValidity {
 			return fmt.Errorf("not deleted on the server: it changed since the last sync")
 		}
-		if err := c.Delete(act.Folder).Wait(); err != nil {
+		if err := c.Delete(o.ns.toServer(act.Folder)).Wait(); err != nil {
 			return fmt.Errorf("delete %q on the server: %w", act.Folder, err)
 		}
 	case OpRemoveLocal:

@@ -2,6 +2,8 @@ package syncer
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -181,4 +183,24 @@ func MUTF7Lookalikes(fs []FolderSides, delim rune) map[string]string {
 		}
 	}
 	return out
+}
+
+// reportUnmapped says which local folders cannot be synced because their
+// directory names are no folder name of this server (a "Notes.old" where
+// the server separates levels with '.'): an error when they hold mail,
+// which would otherwise never reach the server, else a note.
+func reportUnmapped(o Options, rels []string, delim rune, res *Result) {
+	for _, rel := range rels {
+		n := 0
+		for _, sub := range []string{"cur", "new"} {
+			ents, _ := os.ReadDir(filepath.Join(o.Store.Root(), rel, sub))
+			n += len(ents)
+		}
+		msg := fmt.Sprintf("local folder %s is not synced: the server separates folder levels with %q, so no server folder can have this name; rename the directory", rel, delim)
+		if n > 0 {
+			res.Errors = append(res.Errors, fmt.Sprintf("%s (it holds %d messages)", msg, n))
+		} else {
+			res.Notes = append(res.Notes, msg)
+		}
+	}
 }

@@ -84,7 +84,7 @@ func serverDelims(ctx context.Context, cfg *config.Config) (map[string]rune, []s
 			out[ch] = d
 			continue
 		}
-		d, err := serverDelim(ctx, cfg.IMAP[acct])
+		d, err := serverDelim(ctx, cfg, cfg.IMAP[acct])
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("imap.%s: %v; folder names are taken as '/'-separated", acct, err))
 			continue
@@ -94,12 +94,12 @@ func serverDelims(ctx context.Context, cfg *config.Config) (map[string]rune, []s
 	return out, notes
 }
 
-func serverDelim(ctx context.Context, a *config.IMAP) (rune, error) {
-	pw, err := a.Secret()
+func serverDelim(ctx context.Context, cfg *config.Config, a *config.IMAP) (rune, error) {
+	pw, token, err := credentials(cfg, "imap."+a.Name, &a.Server)
 	if err != nil {
 		return 0, err
 	}
-	conn, err := imapconn.Dial(ctx, imapconn.Options{Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: pw, Timeout: a.TimeoutDur})
+	conn, err := imapconn.Dial(ctx, imapconn.Options{Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: pw, Auth: a.Auth, Token: token, Timeout: a.TimeoutDur})
 	if err != nil {
 		return 0, err
 	}

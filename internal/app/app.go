@@ -185,6 +185,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			},
 			importCommand(ctx, e, common, before),
 			{
+				Name:      "login",
+				Usage:     "sign an OAuth2 account (Gmail, Microsoft 365, ...) in; its tokens are kept for every later run",
+				ArgsUsage: "NAME",
+				Flags: append(common(),
+					&cli.StringFlag{Name: "flow", Usage: "loopback (a browser on this machine) or device (a code to enter on any device); default: the provider's"}),
+				Before:                 before,
+				UseShortOptionHandling: true,
+				Action:                 func(c *cli.Context) error { return runLogin(ctx, e, c) },
+			},
+			{
 				Name:  "version",
 				Usage: "print the version",
 				Action: func(c *cli.Context) error {
@@ -519,9 +529,9 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 	if err := checkRoot(cfg, cfg.Maildir[ch.Maildir], name, known); err != nil {
 		return fail(err)
 	}
-	pw, err := acct.Secret()
+	pw, token, err := credentials(cfg, "imap."+ch.IMAP, &acct.Server)
 	if err != nil {
-		return fail(fmt.Errorf("imap.%s: %w", ch.IMAP, err))
+		return fail(err)
 	}
 	store, err := openStore(cfg, ch.Maildir)
 	if err != nil {
@@ -529,7 +539,7 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 	}
 	e.verbosef("channel %s: syncing %s@%s with %s", name, acct.User, acct.Addr(), store.Root())
 	res, err := syncer.Run(ctx, syncer.Options{
-		Name: name, Channel: ch, Account: acct, Password: pw, Store: store, DB: db,
+		Name: name, Channel: ch, Account: acct, Password: pw, Token: token, Store: store, DB: db,
 		DryRun: e.dryRun, ForceDelete: force, Debug: debugW, Trace: e.trace,
 		Log: func(format string, args ...any) { e.verbosef(format, args...) },
 	})
@@ -593,15 +603,15 @@ func runPOP(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name 
 	if err := checkRoot(cfg, cfg.Maildir[p.Maildir], name, known); err != nil {
 		return fail(err)
 	}
-	pw, err := p.Secret()
+	pw, token, err := credentials(cfg, "pop."+name, &p.Server)
 	if err != nil {
-		return fail(fmt.Errorf("pop.%s: %w", name, err))
+		return fail(err)
 	}
 	store, err := openStore(cfg, p.Maildir)
 	if err != nil {
 		return fail(err)
 	}
-	f := &popfetch.Fetcher{Name: name, Cfg: p, Password: pw, Store: store, DB: db, DryRun: e.dryRun, Debug: debugW,
+	f := &popfetch.Fetcher{Name: name, Cfg: p, Password: pw, Token: token, Store: store, DB: db, DryRun: e.dryRun, Debug: debugW,
 		Log: func(format string, args ...any) { e.verbosef(format, args...) }}
 	res, err := f.Run(ctx)
 	r.Counts = map[string]int{"fetched": res.Fetched, "deleted": res.Deleted, "skipped_too_big": res.Skipped, "pruned": res.Pruned, "remaining": res.Remaining}

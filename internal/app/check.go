@@ -35,14 +35,14 @@ func runCheck(ctx context.Context, e *env, c *cli.Context) error {
 	}
 	var results []checkResult
 	for _, n := range sortedNames(cfg.IMAP) {
-		r, folders := checkIMAP(ctx, cfg.IMAP[n])
+		r, folders := checkIMAP(ctx, cfg, cfg.IMAP[n])
 		results = append(results, r)
 		if r.OK {
 			results = append(results, checkPatterns(cfg, n, folders)...)
 		}
 	}
 	for _, n := range sortedNames(cfg.POP) {
-		results = append(results, checkPOP(ctx, cfg.POP[n]))
+		results = append(results, checkPOP(ctx, cfg, cfg.POP[n]))
 	}
 	code := ExitOK
 	for _, r := range results {
@@ -91,15 +91,15 @@ type serverFolders struct {
 	delim rune
 }
 
-func checkIMAP(ctx context.Context, a *config.IMAP) (checkResult, serverFolders) {
+func checkIMAP(ctx context.Context, cfg *config.Config, a *config.IMAP) (checkResult, serverFolders) {
 	r := checkResult{Account: "imap." + a.Name}
 	var sf serverFolders
-	pw, err := a.Secret()
+	pw, token, err := credentials(cfg, r.Account, &a.Server)
 	if err != nil {
 		r.Detail = err.Error()
 		return r, sf
 	}
-	conn, err := imapconn.Dial(ctx, imapconn.Options{Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: pw, Timeout: a.TimeoutDur})
+	conn, err := imapconn.Dial(ctx, imapconn.Options{Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: pw, Auth: a.Auth, Token: token, Timeout: a.TimeoutDur})
 	if err != nil {
 		r.Detail, r.temp = err.Error(), classify(err)
 		return r, sf
@@ -129,7 +129,7 @@ func checkIMAP(ctx context.Context, a *config.IMAP) (checkResult, serverFolders)
 	if len(caps) > 0 {
 		has = strings.Join(caps, " ")
 	}
-	r.OK, r.Detail = true, fmt.Sprintf("logged in as %s at %s, tls %s; %d folders; server has %s", a.User, a.Addr(), a.TLS, len(sf.names), has)
+	r.OK, r.Detail = true, fmt.Sprintf("logged in as %s at %s, tls %s, auth %s; %d folders; server has %s", a.User, a.Addr(), a.TLS, conn.Mechanism, len(sf.names), has)
 	return r, sf
 }
 
@@ -157,14 +157,15 @@ func checkPatterns(cfg *config.Config, account string, sf serverFolders) []check
 	return out
 }
 
-func checkPOP(ctx context.Context, p *config.POP) checkResult {
+func checkPOP(ctx context.Context, cfg *config.Config, p *config.POP) checkResult {
 	r := checkResult{Account: "pop." + p.Name}
-	pw, err := p.Secret()
+	pw, token, err := credentials(cfg, r.Account, &p.Server)
 	if err != nil {
 		r.Detail = err.Error()
 		return r
 	}
-	c, err := (&popfetch.Fetcher{Name: p.Name, Cfg: p, Password: pw}).Dial(ctx)
+	f := &popfetch.Fetcher{Name: p.Name, Cfg: p, Password: pw, Token: token}
+	c, err := f.Dial(ctx)
 	if err != nil {
 		r.Detail, r.temp = err.Error(), classify(err)
 		return r
@@ -175,6 +176,6 @@ func checkPOP(ctx context.Context, p *config.POP) checkResult {
 		r.Detail = err.Error()
 		return r
 	}
-	r.OK, r.Detail = true, fmt.Sprintf("logged in as %s at %s, tls %s; %d messages, %d bytes", p.User, p.Addr(), p.TLS, n, size)
+	r.OK, r.Detail = true, fmt.Sprintf("logged in as %s at %s, tls %s, auth %s; %d messages, %d bytes", p.User, p.Addr(), p.TLS, f.Mechanism, n, size)
 	return r
 }

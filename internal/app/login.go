@@ -42,7 +42,7 @@ func runLogin(ctx context.Context, e *env, c *cli.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
 	defer cancel()
 	st := tokenStore(cfg)
-	if err := oauth.Login(ctx, p, st, key, e.stdout, browser); err != nil {
+	if err := oauth.Login(ctx, p, st, key, e.stdout, openBrowser); err != nil {
 		return exitf(ExitFailed, "%s: sign-in failed: %v", key, err)
 	}
 	e.infof("signed in: %s keeps its OAuth2 tokens in %s", key, st.Dir)
@@ -75,9 +75,11 @@ func oauthAccount(cfg *config.Config, name string) (string, *config.Server, erro
 	}
 	key := cands[0]
 	kind, bare, _ = strings.Cut(key, ".")
-	srv := &cfg.POP[bare].Server
+	var srv *config.Server
 	if kind == "imap" {
 		srv = &cfg.IMAP[bare].Server
+	} else {
+		srv = &cfg.POP[bare].Server
 	}
 	if srv.OAuth2 == nil {
 		what := "it signs in with a password"

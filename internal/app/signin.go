@@ -117,6 +117,10 @@ func provider(o *config.OAuth2) (oauth.Provider, error) {
 	return p, nil
 }
 
+// openBrowser is how `mdsync login` opens the sign-in page (tests replace
+// it with an HTTP client that plays the browser).
+var openBrowser = browser
+
 // browser opens url where there is a display (xdg-open), else does nothing:
 // the URL is printed either way.
 func browser(url string) error {

@@ -75,7 +75,10 @@ type IMAP struct {
 	Server
 	MaxConnections int    `toml:"max_connections"`
 	Auth           string `toml:"auth"` // auto (default) | login | plain | xoauth2 | oauthbearer
-	Name           string `toml:"-"`
+	// Prefix overrides the personal namespace's prefix the server reports
+	// (NAMESPACE): "INBOX." on Courier, "" to use none.
+	Prefix *string `toml:"prefix"`
+	Name   string  `toml:"-"`
 }
 
 // Maildir is a [maildir.NAME] local tree.

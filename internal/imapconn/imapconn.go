@@ -19,6 +19,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 
 	"github.com/mdsync/mdsync/internal/transport"
 )
@@ -203,10 +204,17 @@ func dial(ctx context.Context, o Options, refresh bool) (*Conn, error) {
 	}
 	if err := authenticate(ctx, c, dc, redact, mech, o, token, pipeline); err != nil {
 		var ie *imap.Error
-		if errors.As(err, &ie) {
+		var be *sasl.OAuthBearerError // the server's OAUTHBEARER failure challenge
+		if errors.As(err, &ie) || errors.As(err, &be) {
 			raw.Close()
 			c.Close()
-			return nil, &authError{fmt.Errorf("%w: %s as %q (%s): %s", ErrAuth, addr, o.User, strings.ToUpper(mech), ie.Text), mech}
+			text := ""
+			if ie != nil {
+				text = ie.Text
+			} else {
+				text = fmt.Sprintf("token refused (%s)", be.Status)
+			}
+			return nil, &authError{fmt.Errorf("%w: %s as %q (%s): %s", ErrAuth, addr, o.User, strings.ToUpper(mech), text), mech}
 		}
 		return fail("login to", err)
 	}

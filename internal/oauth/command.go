@@ -74,8 +74,11 @@ func (c *CommandSource) run(ctx context.Context) (string, error) {
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
-	// A grandchild that keeps stdout open must not hold Wait after the
-	// shell was killed.
+	// At the deadline only the shell is killed: putting the command in a
+	// process group of its own would make a helper that prompts on the
+	// terminal (gpg's pinentry) stop with SIGTTIN. A grandchild that keeps
+	// stdout open then has a second before its pipes are closed, so Wait
+	// cannot hang.
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	if ctxErr := ctx.Err(); ctxErr != nil {
@@ -105,19 +108,23 @@ func (c *CommandSource) run(ctx context.Context) (string, error) {
 }
 
 // limitedBuffer keeps the first max bytes written and notes the overflow.
+// It does not embed bytes.Buffer: exec would find its ReadFrom and bypass
+// the limit.
 type limitedBuffer struct {
-	bytes.Buffer
+	buf  bytes.Buffer
 	max  int
 	over bool
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); len(p) > room {
+	if room := b.max - b.buf.Len(); len(p) > room {
 		b.over = true
 		if room > 0 {
-			b.Buffer.Write(p[:room])
+			b.buf.Write(p[:room])
 		}
 		return len(p), nil
 	}
-	return b.Buffer.Write(p)
+	return b.buf.Write(p)
 }
+
+func (b *limitedBuffer) String() string { return b.buf.String() }

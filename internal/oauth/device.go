@@ -43,9 +43,11 @@ func deviceLogin(ctx context.Context, p Provider, account string, out *userWrite
 		switch {
 		case errors.As(err, &pe) && pe.Code == "access_denied":
 			return nil, fmt.Errorf("the sign-in was declined: %w", err)
-		case errors.As(err, &pe) && pe.Code == "expired_token",
-			errors.Is(err, context.DeadlineExceeded):
+		case errors.As(err, &pe) && pe.Code == "expired_token":
 			return nil, fmt.Errorf("the code expired before the sign-in was done: %w", err)
+		case errors.Is(err, context.DeadlineExceeded):
+			// the code's expiry (x/oauth2 sets it as the deadline) or ctx's
+			return nil, fmt.Errorf("no sign-in before the code expired or the time ran out: %w", err)
 		}
 		return nil, fmt.Errorf("wait for the sign-in: %w", err)
 	}

@@ -56,8 +56,11 @@ func Login(ctx context.Context, p Provider, st Store, account string, out io.Wri
 		return fmt.Errorf("sign in %s with %s: %w", account, p, err)
 	}
 	if tok.RefreshToken == "" {
-		fmt.Fprintf(w, "Warning: %s sent no refresh token; when the access token expires (%s) you will have to sign in again.\n",
-			p, tok.Expiry.Local().Format(time.DateTime))
+		when := "expires"
+		if !tok.Expiry.IsZero() {
+			when = "expires (" + tok.Expiry.Local().Format(time.DateTime) + ")"
+		}
+		fmt.Fprintf(w, "Warning: %s sent no refresh token; when the access token %s you will have to sign in again.\n", p, when)
 	}
 	if err := st.Save(account, tok); err != nil {
 		return fmt.Errorf("sign in %s: %w", account, err)

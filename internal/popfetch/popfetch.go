@@ -85,6 +85,9 @@ type Fetcher struct {
 	Log    func(format string, args ...any) // informational lines (nil = silent)
 	Debug  io.Writer                        // protocol trace (redacted), nil = none
 	Now    func() time.Time                 // nil = time.Now
+	// Mechanism is how the last Dial logged in (USER/PASS, APOP, AUTH
+	// PLAIN, AUTH XOAUTH2, AUTH OAUTHBEARER).
+	Mechanism string
 }
 
 // Result counts what a run did. In a dry run Fetched, Deleted, Pruned and
@@ -533,6 +536,7 @@ func (f *Fetcher) login(ctx context.Context, c *pop3.Client, caps map[string][]s
 		}
 	}
 	if err == nil {
+		f.Mechanism = how
 		return nil
 	}
 	var pe *pop3.Error
@@ -575,16 +579,16 @@ func (f *Fetcher) loginOAuth(ctx context.Context, c *pop3.Client, caps map[strin
 			sc = sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: user, Token: token, Host: f.Cfg.Host, Port: f.Cfg.Port})
 		}
 		if err = c.Auth(ctx, sc); err == nil {
+			f.Mechanism = "AUTH " + strings.ToUpper(mech)
 			return nil
 		}
 		var pe *pop3.Error
-		if !errors.As(err, &pe) {
+		var be *sasl.OAuthBearerError // the server's OAUTHBEARER failure challenge
+		if !errors.As(err, &pe) && !errors.As(err, &be) {
 			return fmt.Errorf("AUTH %s: %w", strings.ToUpper(mech), transport.Classify(err))
 		}
 	}
-	var pe *pop3.Error
-	errors.As(err, &pe)
-	return fmt.Errorf("%w: AUTH %s as %s: %s", transport.ErrAuth, strings.ToUpper(mech), user, pe.Msg)
+	return fmt.Errorf("%w: AUTH %s as %s: the server refused the access token: %v", transport.ErrAuth, strings.ToUpper(mech), user, err)
 }
 
 // listing returns the maildrop: LIST sizes with UIDLs (or fingerprints).

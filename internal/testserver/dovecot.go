@@ -73,6 +73,8 @@ type options struct {
 	extra      []string
 	debug      bool
 	introspect string
+	nsPrefix   string
+	nsSep      string
 }
 
 type userPass struct{ user, pass string }
@@ -92,6 +94,12 @@ func WithConfig(lines ...string) Option {
 // WithDebug turns on Dovecot's auth and mail debug logging.
 func WithDebug() Option {
 	return func(o *options) { o.debug = true }
+}
+
+// WithNamespace gives the personal namespace a prefix and separator, as
+// Courier lays folders out (prefix "INBOX.", separator ".").
+func WithNamespace(prefix, sep string) Option {
+	return func(o *options) { o.nsPrefix, o.nsSep = prefix, sep }
 }
 
 // WithOAuth2 makes the server take XOAUTH2 and OAUTHBEARER logins and check
@@ -209,6 +217,7 @@ func StartDovecot(t testing.TB, opts ...Option) *Dovecot {
 		UID: d.uid, GID: d.gid,
 		InternalUser: internalUser, InternalGroup: internalGroup, LoginUser: loginUser,
 		Debug: o.debug, Extra: o.extra, Introspect: o.introspect,
+		NSPrefix: o.nsPrefix, NSSep: o.nsSep,
 	}
 	if _, err := os.Stat("/usr/share/dovecot/dh.pem"); err == nil {
 		cfg.DH = "/usr/share/dovecot/dh.pem"
@@ -304,6 +313,7 @@ type configParams struct {
 	Debug                                  bool
 	Extra                                  []string
 	Introspect                             string // OAuth2 introspection URL, "" for none
+	NSPrefix, NSSep                        string // personal namespace ("" and "/" by default)
 }
 
 func (c configParams) render() string {
@@ -343,7 +353,11 @@ func (c configParams) render() string {
 	p("mail_plugins =")
 	p("mail_fsync = never")
 	p("pop3_uidl_format = %%08Xu%%08Xv")
-	p("namespace inbox {\n  inbox = yes\n  separator = /\n  prefix =\n}")
+	sep := c.NSSep
+	if sep == "" {
+		sep = "/"
+	}
+	p("namespace inbox {\n  inbox = yes\n  separator = %s\n  prefix = %s\n}", sep, c.NSPrefix)
 	// One passwd-file per user (see writePasswd for why).
 	p("passdb {\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%%u %s/%%u\n}", c.Passwd)
 	if c.Introspect != "" {
