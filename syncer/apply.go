@@ -985,9 +985,17 @@ func (a *applier) sendStores(acts []Action) []*imapclient.FetchCommand {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].add+"/"+keys[i].rm < keys[j].add+"/"+keys[j].rm })
+	// a plan made before the folder was selected may hold letters the
+	// folder cannot keep: they are not sent (the planner keeps them local
+	// once it knows)
+	drop := unstorable(a.w.execSel)
+	if drop == "" {
+		drop = unstorable(a.w.sel)
+	}
 	var cmds []*imapclient.FetchCommand
 	for _, k := range keys {
 		set := uidsOf(groups[k])
+		k.add, k.rm = without(k.add, drop), without(k.rm, drop)
 		if k.add != "" {
 			cmds = append(cmds, a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: FlagsOf(k.add)}, nil))
 		}

@@ -1462,6 +1462,9 @@ func finishRemote(c *imapconn.Conn, o Options, w *work, ask remoteAsk, condstore
 	}
 	w.sel = sel
 	in := &w.in
+	if in.LocalOnly = unstorable(sel); in.LocalOnly != "" {
+		res.note("%s: the server cannot keep the flags %s in this folder (PERMANENTFLAGS): they stay local", w.name, in.LocalOnly)
+	}
 	if st.UIDValidity != 0 && sel.UIDValidity != st.UIDValidity {
 		in.UIDValidityChanged = true
 		if in.LocalUnchanged {

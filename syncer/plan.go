@@ -127,6 +127,11 @@ type FolderInput struct {
 	// Matches links unpaired local keys to unpaired server UIDs that hold the
 	// same message (found by Message-ID and size, or fingerprint).
 	Matches map[string]uint32
+
+	// LocalOnly are the letters of SyncedFlags the server cannot keep in
+	// this folder (its PERMANENTFLAGS lack them): they stay on the local
+	// side only.
+	LocalOnly string
 }
 
 // Policy holds the per-channel settings the planner obeys.
@@ -178,6 +183,36 @@ func Synced(flags string) string {
 		}
 	}
 	return b.String()
+}
+
+// without returns flags less the letters of drop.
+func without(flags, drop string) string {
+	if drop == "" {
+		return flags
+	}
+	var b strings.Builder
+	for _, r := range flags {
+		if !strings.ContainsRune(drop, r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// withLocalOnly returns the synced flags m plus the letters of localOnly
+// that local has, sorted: the local file keeps what the server cannot.
+func withLocalOnly(m, local, localOnly string) string {
+	if localOnly == "" {
+		return m
+	}
+	rs := []rune(m)
+	for _, r := range localOnly {
+		if strings.ContainsRune(local, r) && !strings.ContainsRune(m, r) {
+			rs = append(rs, r)
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i] < rs[j] })
+	return string(rs)
 }
 
 // WithLocalExtras returns synced flags plus the non-synced letters of local
@@ -323,6 +358,10 @@ func planOne(in FolderInput, p Policy) FolderPlan {
 		l, ok := in.Local[key]
 		return l, ok
 	}
+	// keep drops the letters the folder cannot keep on the server: they
+	// stay local, outside the merge, so they are neither pushed nor
+	// taken for a removal on the server
+	keep := func(flags string) string { return without(flags, in.LocalOnly) }
 	remoteOf := func(uid uint32, base string) (string, bool) {
 		if uid == 0 {
 			return "", false
@@ -379,16 +418,16 @@ func planOne(in FolderInput, p Policy) FolderPlan {
 				add(Action{Op: OpTombstone, Key: pr.Key, Reason: "expunged on the server; expunge policy keeps it locally"})
 			}
 		default:
-			ls := Synced(l.Flags)
-			m := Merge(pr.Flags, ls, r)
+			ls, r, base := keep(Synced(l.Flags)), keep(r), keep(pr.Flags)
+			m := Merge(base, ls, r)
 			changed := false
 			if m != r {
 				a, rm := diff(r, m)
-				add(Action{Op: OpStoreFlags, UID: uid, Key: pr.Key, Add: a, Remove: rm, Flags: m, Base: pr.Flags})
+				add(Action{Op: OpStoreFlags, UID: uid, Key: pr.Key, Add: a, Remove: rm, Flags: m, Base: base})
 				changed = true
 			}
 			if m != ls {
-				add(Action{Op: OpSetLocalFlags, UID: uid, Key: pr.Key, Flags: m, Base: pr.Flags})
+				add(Action{Op: OpSetLocalFlags, UID: uid, Key: pr.Key, Flags: withLocalOnly(m, l.Flags, in.LocalOnly), Base: base})
 				changed = true
 			}
 			if in.UIDValidityChanged {
@@ -409,14 +448,14 @@ func planOne(in FolderInput, p Policy) FolderPlan {
 			continue
 		}
 		pairedKey[k], pairedUID[u] = true, true
-		ls, r := Synced(l.Flags), in.RemoteFlags[u]
+		ls, r := keep(Synced(l.Flags)), keep(in.RemoteFlags[u])
 		m := Merge("", ls, r) // union: neither side has a base
 		if m != r {
 			a, _ := diff(r, m)
 			add(Action{Op: OpStoreFlags, UID: u, Key: k, Add: a, Flags: m})
 		}
 		if m != ls {
-			add(Action{Op: OpSetLocalFlags, UID: u, Key: k, Flags: m})
+			add(Action{Op: OpSetLocalFlags, UID: u, Key: k, Flags: withLocalOnly(m, l.Flags, in.LocalOnly)})
 		}
 		add(Action{Op: OpLink, UID: u, Key: k, Flags: m})
 	}
@@ -434,7 +473,7 @@ func planOne(in FolderInput, p Policy) FolderPlan {
 			if pairedKey[k] {
 				continue
 			}
-			add(Action{Op: OpAppend, Key: k, Flags: Synced(l.Flags)})
+			add(Action{Op: OpAppend, Key: k, Flags: keep(Synced(l.Flags))})
 		}
 	}
 	return fp

@@ -402,3 +402,50 @@ func FuzzPlanConverges(f *testing.F) {
 		runHistory(t, seed, int(rounds%40)+1)
 	})
 }
+
+// TestPlanLocalOnlyFlags: letters the folder cannot keep on the server
+// (PERMANENTFLAGS without $Forwarded) are never stored there, never taken
+// for a removal there, and stay on the local file.
+func TestPlanLocalOnlyFlags(t *testing.T) {
+	tests := []struct {
+		name          string
+		base, l, r    string
+		wantStoreAdd  string
+		wantLocal     string // "" = no local change
+		wantNoActions bool
+	}{
+		{"local P and S: only S goes up", "", "PS", "", "S", "", false},
+		{"P stays after the server's change", "S", "PS", "FS", "", "FPS", false},
+		{"an old base with P is no removal", "PS", "PS", "S", "", "", true},
+		{"nothing but P", "", "P", "", "", "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := FolderInput{Name: "INBOX", Pairs: []state.Pair{{UID: 1, Key: "k", Flags: tc.base}},
+				Local: map[string]Local{"k": {Key: "k", Flags: tc.l}}, RemoteUIDs: map[uint32]bool{1: true},
+				RemoteFlags: map[uint32]string{1: tc.r}, LocalOnly: "P"}
+			fp := PlanFolder(in, Policy{Expunge: "both", MaxDeletePercent: 100, MaxDeleteCount: -1})
+			var add, local string
+			for _, a := range fp.Actions {
+				switch a.Op {
+				case OpStoreFlags:
+					add = a.Add
+					if strings.Contains(a.Add+a.Remove, "P") {
+						t.Errorf("P sent to the server: %+v", a)
+					}
+				case OpSetLocalFlags:
+					local = a.Flags
+				case OpUpdateBase, OpLink:
+				default:
+					t.Errorf("unexpected %+v", a)
+				}
+			}
+			if add != tc.wantStoreAdd || local != tc.wantLocal {
+				t.Errorf("store +%q, local %q; want +%q, %q (%v)", add, local, tc.wantStoreAdd, tc.wantLocal, fp.Actions)
+			}
+			if tc.wantNoActions && (add != "" || local != "") {
+				t.Errorf("actions %v", fp.Actions)
+			}
+		})
+	}
+}

@@ -102,6 +102,10 @@ type Server struct {
 	// Greeting, when set, is the capability list of the greeting instead
 	// of Caps (what a server announces before the login may be less).
 	Greeting string
+	// PermanentFlags is the PERMANENTFLAGS list of every folder (default
+	// the five system flags and \*); UID STORE refuses any other flag
+	// with BAD, as GNU imap4d does.
+	PermanentFlags string
 	// DropAfterLogin discards whatever the client sent behind its LOGIN
 	// before the LOGIN answer, as Courier does when its login process
 	// hands the connection over to the imapd.
@@ -464,12 +468,50 @@ func (ss *session) handle(line []byte) error {
 		ss.sel = m
 		ss.printf("* %d EXISTS\r\n* 0 RECENT\r\n", len(m.Messages))
 		ss.printf("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n")
-		ss.printf("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] ok\r\n")
+		ss.printf("* OK [PERMANENTFLAGS (%s)] ok\r\n", s.permanent())
 		ss.printf("* OK [UIDVALIDITY %d] ok\r\n* OK [UIDNEXT %d] ok\r\n", m.UIDValidity, m.uidNext)
 		if cmd == "EXAMINE" {
 			return ok("[READ-ONLY] EXAMINE done")
 		}
 		return ok("[READ-WRITE] SELECT done")
+	case "UID STORE":
+		if ss.sel == nil {
+			return no("no mailbox selected")
+		}
+		set, item := p.astring(), strings.ToUpper(p.astring())
+		flags := strings.Fields(strings.Trim(strings.TrimSpace(p.rest()), "()"))
+		perm := strings.Fields(s.permanent())
+		for _, f := range flags {
+			okFlag := false
+			for _, pf := range perm {
+				if strings.EqualFold(pf, f) || pf == `\*` && !strings.HasPrefix(f, `\`) {
+					okFlag = true
+				}
+			}
+			if !okFlag {
+				ss.printf("%s BAD Unrecognized flag\r\n", tag)
+				return nil
+			}
+		}
+		s.mu.Lock()
+		var max uint32
+		if n := len(ss.sel.Messages); n > 0 {
+			max = ss.sel.Messages[n-1].UID
+		}
+		in, err := parseSet(set, max)
+		if err == nil {
+			for _, m := range ss.sel.Messages {
+				if in(m.UID) {
+					m.Flags = storeFlags(m.Flags, flags, strings.HasPrefix(item, "-"))
+				}
+			}
+		}
+		s.mu.Unlock()
+		if err != nil {
+			ss.printf("%s BAD %v\r\n", tag, err)
+			return nil
+		}
+		return ok("STORE done")
 	case "UID SEARCH":
 		if ss.sel == nil {
 			return no("no mailbox selected")
@@ -490,6 +532,41 @@ func (ss *session) handle(line []byte) error {
 	}
 	ss.printf("%s BAD unknown command %q\r\n", tag, cmd)
 	return nil
+}
+
+// permanent is the PERMANENTFLAGS list.
+func (s *Server) permanent() string {
+	if s.PermanentFlags != "" {
+		return s.PermanentFlags
+	}
+	return `\Answered \Flagged \Deleted \Seen \Draft \*`
+}
+
+// storeFlags adds (or removes) flags, case-insensitively.
+func storeFlags(have, flags []string, remove bool) []string {
+	var out []string
+	for _, h := range have {
+		drop := false
+		for _, f := range flags {
+			drop = drop || remove && strings.EqualFold(h, f)
+		}
+		if !drop {
+			out = append(out, h)
+		}
+	}
+	if remove {
+		return out
+	}
+	for _, f := range flags {
+		dup := false
+		for _, h := range out {
+			dup = dup || strings.EqualFold(h, f)
+		}
+		if !dup {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func (ss *session) status(m *Mailbox) {
