@@ -44,6 +44,9 @@ const (
 type Options struct {
 	Layout Layout
 	Names  Names
+	// NoCreate leaves a missing root missing (a dry run writes nothing):
+	// the store then lists no folder.
+	NoCreate bool
 }
 
 // String returns "verbatim" or "maildir++".
@@ -87,7 +90,11 @@ func OpenWith(root string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("maildir: open %s: %w", root, err)
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	if o.NoCreate {
+		if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+			return &Store{root: abs, layout: layout, naming: naming{layout: layout, mutf7: o.Names == MUTF7}, hostname: escapedHostname()}, nil
+		}
+	} else if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("maildir: open %s: %w", abs, err)
 	}
 	if fi, err := os.Stat(abs); err != nil {
@@ -205,6 +212,9 @@ func (s *Store) Unmapped(delim rune) ([]string, error) {
 func (s *Store) List(delim rune) (names, unmapped []string, err error) { return s.folders(delim) }
 
 func (s *Store) folders(delim rune) (names, unmapped []string, err error) {
+	if _, err := os.Stat(s.root); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil // a root a dry run did not create holds nothing
+	}
 	add := func(rel string) {
 		if !isMaildir(filepath.Join(s.root, rel)) {
 			return

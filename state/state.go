@@ -42,6 +42,8 @@ type DB struct {
 	// handler, which sleeps in steps of up to 100 ms).
 	w   *sql.Conn
 	wmu sync.Mutex
+
+	onClose []func()
 }
 
 var migrations = []string{
@@ -152,8 +154,16 @@ func (d *DB) Checkpoint(ctx context.Context) error {
 // Close closes the database.
 func (d *DB) Close() error {
 	d.w.Close()
-	return d.db.Close()
+	err := d.db.Close()
+	for _, f := range d.onClose {
+		f()
+	}
+	d.onClose = nil
+	return err
 }
+
+// OnClose runs f once the database is closed.
+func (d *DB) OnClose(f func()) { d.onClose = append(d.onClose, f) }
 
 func (d *DB) migrate(ctx context.Context) error {
 	var v int

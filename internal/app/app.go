@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
@@ -49,6 +50,38 @@ func version() string {
 	return "devel"
 }
 
+// versionLine is what --version and the version command print: the
+// version, the commit it was built from (and whether the tree was dirty),
+// and the Go version.
+func versionLine() string {
+	v := version()
+	var rev, dirty, goV string
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goV = bi.GoVersion
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value
+				if len(rev) > 12 {
+					rev = rev[:12]
+				}
+			case "vcs.modified":
+				if kv.Value == "true" {
+					dirty = "-dirty"
+				}
+			}
+		}
+	}
+	line := "mdsync " + v
+	if rev != "" {
+		line += " (" + rev + dirty + ")"
+	}
+	if goV != "" {
+		line += " " + goV
+	}
+	return line
+}
+
 // exitError carries an exit code through urfave/cli up to Main, so that
 // deferred cleanup (lock, database) runs before the process exits.
 type exitError struct {
@@ -67,6 +100,7 @@ func exitf(code int, format string, args ...any) error {
 type env struct {
 	stdout, stderr io.Writer
 	json           bool
+	jsonDone       bool // the command wrote its JSON object
 	quiet          bool
 	verbose        int
 	dryRun         bool
@@ -97,8 +131,17 @@ func (e *env) errorf(format string, args ...any) {
 
 func init() {
 	// -v is --verbose here; --version keeps no short alias.
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true}
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, versionLine()) }
+	cli.HelpFlag = &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help", DisableDefaultText: true}
 }
+
+// helpFooter ends the top-level help.
+const helpFooter = `EXIT STATUS:
+   0 everything synced; 1 something failed and will until it is changed; 2 usage or config error;
+   75 temporary (unreachable server, lock held): try again later; 130/143 interrupted
+
+   The commands and the config format are in man mdsync and in the README.`
 
 // Main runs the CLI and returns the process exit code. With
 // MDSYNC_CPUPROFILE=FILE set it writes a CPU profile of the run there, and
@@ -127,10 +170,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	common := func() []cli.Flag {
 		return []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (default $MDSYNC_CONFIG or $XDG_CONFIG_HOME/mdsync/config.toml)", EnvVars: []string{"MDSYNC_CONFIG"}},
-			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan, change nothing"},
-			&cli.BoolFlag{Name: "json", Usage: "print one JSON summary object on stdout"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only"},
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "more output; -vv shows the protocol (credentials redacted)", Count: new(int)},
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan, change nothing", DisableDefaultText: true},
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON summary object on stdout", DisableDefaultText: true},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only", DisableDefaultText: true},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "more output; -vv shows the protocol (credentials redacted)", Count: new(int), DisableDefaultText: true},
 		}
 	}
 	before := func(c *cli.Context) error {
@@ -144,7 +187,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		return nil
 	}
+	// usage errors are said once, on stderr, with exit 2 (urfave would
+	// print the whole help on stdout and the error twice)
+	var notFound string
+	usageErr := func(c *cli.Context, err error, _ bool) error {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("%v (see mdsync --help)", err)}
+	}
 	app := &cli.App{
+		OnUsageError:           usageErr,
+		CommandNotFound:        func(c *cli.Context, name string) { notFound = name },
+		CustomAppHelpTemplate:  cli.AppHelpTemplate + "\n" + helpFooter + "\n",
 		Name:                   "mdsync",
 		Usage:                  "two-way IMAP <-> Maildir sync and POP3 fetching, safe to run from cron",
 		Version:                version(),
@@ -198,25 +250,114 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				Name:  "version",
 				Usage: "print the version",
 				Action: func(c *cli.Context) error {
-					fmt.Fprintf(stdout, "mdsync %s\n", version())
+					fmt.Fprintln(stdout, versionLine())
 					return nil
 				},
 			},
 		},
 	}
+	for _, c := range app.Commands {
+		setUsageError(c, usageErr)
+	}
 	err := app.RunContext(ctx, args)
+	if err == nil && notFound != "" {
+		err = &exitError{code: ExitUsage, err: fmt.Errorf("no command %q%s (see mdsync --help)", notFound, didYouMeanCommand(notFound, app.Commands))}
+	}
 	if err == nil {
 		return ExitOK
 	}
+	code, msg := ExitUsage, err.Error() // urfave's own usage errors
 	var xe *exitError
 	if errors.As(err, &xe) {
-		if xe.err != nil && xe.err.Error() != "" {
-			e.errorf("%v", xe.err)
+		code, msg = xe.code, ""
+		if xe.err != nil {
+			msg = xe.err.Error()
 		}
-		return xe.code
 	}
-	e.errorf("%v", err) // urfave usage errors: unknown flag or command
-	return ExitUsage
+	if msg != "" {
+		e.errorf("%s", msg)
+	}
+	if (e.json || wantsJSON(args)) && !e.jsonDone {
+		// every exit of a --json run is one JSON object
+		if msg == "" {
+			msg = "failed"
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetEscapeHTML(false)
+		enc.Encode(map[string]any{"version": version(), "ok": false, "exit_code": code, "error": msg})
+	}
+	return code
+}
+
+// flagsFirst refuses a flag given after a name: urfave/cli stops reading
+// flags at the first name, so "mdsync sync me -n" would take "-n" for a
+// channel.
+func flagsFirst(c *cli.Context) error {
+	for _, a := range c.Args().Slice() {
+		if strings.HasPrefix(a, "-") && a != "-" {
+			return exitf(ExitUsage, "%q comes after a name: flags go before the names (mdsync %s %s NAME...)", a, c.Command.Name, a)
+		}
+	}
+	return nil
+}
+
+// setUsageError gives a command and its subcommands the usage-error rule.
+func setUsageError(c *cli.Command, f cli.OnUsageErrorFunc) {
+	c.OnUsageError = f
+	for _, sc := range c.Subcommands {
+		setUsageError(sc, f)
+	}
+}
+
+// wantsJSON reports whether --json is among the arguments (for errors that
+// come before the flags are parsed).
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		if a == "--json" || a == "-json" {
+			return true
+		}
+		if a == "--" {
+			break
+		}
+	}
+	return false
+}
+
+// didYouMeanCommand suggests the command closest to a mistyped one.
+func didYouMeanCommand(name string, cmds []*cli.Command) string {
+	best, bestD := "", 3
+	for _, c := range cmds {
+		for _, n := range c.Names() {
+			if d := editDistance(name, n); d < bestD {
+				best, bestD = n, d
+			}
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// editDistance is the Levenshtein distance of two short words.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // lineageString returns a flag's value from the innermost context that set
@@ -239,15 +380,43 @@ func loadConfig(e *env, c *cli.Context) (*config.Config, error) {
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: err}
 	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintf(e.stderr, "mdsync: warning: %s\n", w)
+	if len(cfg.Warnings) > 0 && (!e.quiet || firstWarning(e, cfg)) {
+		for _, w := range cfg.Warnings {
+			fmt.Fprintf(e.stderr, "mdsync: warning: %s\n", w)
+		}
 	}
 	return cfg, nil
 }
 
+// firstWarning reports whether the config's warnings are new since the
+// last -q run said them: cron mails them once per change of the config
+// file, not every five minutes.
+func firstWarning(e *env, cfg *config.Config) bool {
+	fi, err := os.Stat(cfg.File)
+	if err != nil {
+		return true
+	}
+	mark := fmt.Sprintf("%s %o %d %s\n", cfg.File, fi.Mode().Perm(), fi.ModTime().UnixNano(), strings.Join(cfg.Warnings, "; "))
+	path := filepath.Join(cfg.StateDir, "warned")
+	if b, err := os.ReadFile(path); err == nil && string(b) == mark {
+		return false
+	}
+	if !e.dryRun {
+		if os.MkdirAll(cfg.StateDir, 0o700) == nil {
+			writeFileAtomic(path, []byte(mark), 0o600)
+		}
+	}
+	return true
+}
+
 func openStore(cfg *config.Config, name string) (*maildir.Store, error) {
+	return openStoreFor(cfg, name, false)
+}
+
+// openStoreFor opens a maildir section's store; a dry run creates no root.
+func openStoreFor(cfg *config.Config, name string, dryRun bool) (*maildir.Store, error) {
 	m := cfg.Maildir[name]
-	o := maildir.Options{Layout: maildir.Verbatim}
+	o := maildir.Options{Layout: maildir.Verbatim, NoCreate: dryRun}
 	switch m.Layout {
 	case "maildir++":
 		o.Layout = maildir.MaildirPP
@@ -301,20 +470,29 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := flagsFirst(c); err != nil {
+		return err
+	}
 	channels, pops, err := cfg.Targets(c.Args().Slice())
 	if err != nil {
 		return exitf(ExitUsage, "%v", err)
 	}
-	lk, err := lock.Acquire(cfg.StateDir)
-	if err != nil {
-		if errors.Is(err, lock.ErrHeld) {
-			return exitf(ExitTemporary, "%v", err)
+	var db *state.DB
+	if e.dryRun {
+		// a dry run writes nothing: no lock, and a copy of the state
+		db, err = dryRunState(ctx, cfg.StateDir)
+	} else {
+		lk, lerr := lock.Acquire(cfg.StateDir)
+		if lerr != nil {
+			if errors.Is(lerr, lock.ErrHeld) {
+				return exitf(ExitTemporary, "%v", lerr)
+			}
+			return exitf(ExitFailed, "%v", lerr)
 		}
-		return exitf(ExitFailed, "%v", err)
+		defer lk.Release()
+		e.tracef("locked")
+		db, err = openState(ctx, e, cfg.StateDir)
 	}
-	defer lk.Release()
-	e.tracef("locked")
-	db, err := openState(ctx, e, cfg.StateDir)
 	if err != nil {
 		return exitf(ExitFailed, "%v", err)
 	}
@@ -384,6 +562,7 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		enc.Encode(s)
+		e.jsonDone = true
 	} else {
 		printResults(e, results)
 	}
@@ -442,6 +621,7 @@ func reportInterrupt(e *env, db *state.DB, ir interrupt, results []targetResult)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		enc.Encode(s)
+		e.jsonDone = true
 	}
 	return exitf(ir.code(), "interrupted: %d messages kept, run again to continue", kept)
 }
@@ -533,7 +713,7 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 	if err != nil {
 		return fail(err)
 	}
-	store, err := openStore(cfg, ch.Maildir)
+	store, err := openStoreFor(cfg, ch.Maildir, e.dryRun)
 	if err != nil {
 		return fail(err)
 	}
@@ -607,7 +787,7 @@ func runPOP(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name 
 	if err != nil {
 		return fail(err)
 	}
-	store, err := openStore(cfg, p.Maildir)
+	store, err := openStoreFor(cfg, p.Maildir, e.dryRun)
 	if err != nil {
 		return fail(err)
 	}

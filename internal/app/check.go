@@ -58,6 +58,7 @@ func runCheck(ctx context.Context, e *env, c *cli.Context) error {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(map[string]any{"config": cfg.File, "ok": code == ExitOK, "exit_code": code, "accounts": results})
+		e.jsonDone = true
 	} else {
 		e.infof("config %s: ok", cfg.File)
 		for _, r := range results {

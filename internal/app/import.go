@@ -23,7 +23,7 @@ import (
 // importCommand is `mdsync import mbsync|offlineimap [FILE]`.
 func importCommand(ctx context.Context, e *env, common func() []cli.Flag, before cli.BeforeFunc) *cli.Command {
 	flags := append(common(),
-		&cli.BoolFlag{Name: "force", Usage: "overwrite an existing mdsync config"},
+		&cli.BoolFlag{Name: "force", Usage: "overwrite an existing mdsync config", DisableDefaultText: true},
 	)
 	sub := func(name, usage string, read importReader) *cli.Command {
 		return &cli.Command{
@@ -85,6 +85,7 @@ func runImport(ctx context.Context, e *env, c *cli.Context, read importReader) (
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
 			enc.Encode(sum)
+			e.jsonDone = true
 		}
 	}()
 	if c.NArg() > 1 {

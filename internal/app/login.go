@@ -22,6 +22,9 @@ func runLogin(ctx context.Context, e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := flagsFirst(c); err != nil {
+		return err
+	}
 	if c.NArg() != 1 {
 		return exitf(ExitUsage, "login takes the name of one account: mdsync login NAME")
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -130,4 +131,35 @@ func damageReason(s string) string {
 		return "file is not a database"
 	}
 	return "database disk image is malformed"
+}
+
+// dryRunState opens a copy of the state DB in a temporary directory (a new
+// empty one when there is none): a dry run plans from the state as it is
+// and writes nothing beside it. The copy is removed when the DB closes.
+func dryRunState(ctx context.Context, dir string) (*state.DB, error) {
+	tmp, err := os.MkdirTemp("", "mdsync-dry-run-")
+	if err != nil {
+		return nil, err
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(filepath.Join(dir, state.FileName+suffix))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("read the state: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, state.FileName+suffix), b, 0o600); err != nil {
+			os.RemoveAll(tmp)
+			return nil, err
+		}
+	}
+	db, err := state.Open(ctx, tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	db.OnClose(func() { os.RemoveAll(tmp) })
+	return db, nil
 }

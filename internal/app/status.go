@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +15,9 @@ import (
 )
 
 type statusRow struct {
-	Name        string         `json:"name"`
+	Name        string `json:"name"`
+	lastRun     time.Time
+	lastSuccess time.Time
 	Kind        string         `json:"kind"`
 	LastRun     string         `json:"last_run,omitempty"`
 	LastSuccess string         `json:"last_success,omitempty"`
@@ -44,7 +47,7 @@ func runStatus(ctx context.Context, e *env, c *cli.Context) error {
 		}
 		seen := map[string]bool{}
 		for _, t := range ts {
-			row := statusRow{Name: t.Name, Kind: t.Kind, OK: t.OK, Error: t.Error, LastRun: t.LastEnd.UTC().Format(time.RFC3339)}
+			row := statusRow{Name: t.Name, Kind: t.Kind, OK: t.OK, Error: t.Error, LastRun: t.LastEnd.UTC().Format(time.RFC3339), lastRun: t.LastEnd, lastSuccess: t.LastSuccess}
 			if !t.LastSuccess.IsZero() {
 				row.LastSuccess = t.LastSuccess.UTC().Format(time.RFC3339)
 			}
@@ -75,28 +78,43 @@ func runStatus(ctx context.Context, e *env, c *cli.Context) error {
 			rows = append(rows, statusRow{Name: n, Kind: "pop"})
 		}
 	}
+	// a script can ask "did the last run of everything work?"
+	code := ExitOK
+	for _, r := range rows {
+		if r.LastRun != "" && !r.OK {
+			code = ExitFailed
+		}
+	}
 	if e.json {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(map[string]any{"state_dir": cfg.StateDir, "targets": rows})
-		return nil
-	}
-	for _, r := range rows {
-		switch {
-		case r.LastRun == "":
-			fmt.Fprintf(e.stdout, "%s %s: never run\n", r.Kind, r.Name)
-		case r.OK:
-			fmt.Fprintf(e.stdout, "%s %s: ok at %s; %d messages in %d folders\n", r.Kind, r.Name, r.LastRun, r.Messages, r.Folders)
-		default:
-			fmt.Fprintf(e.stdout, "%s %s: FAILED at %s: %s (last success: %s)\n", r.Kind, r.Name, r.LastRun, r.Error, orNever(r.LastSuccess))
+		enc.Encode(map[string]any{"state_dir": cfg.StateDir, "ok": code == ExitOK, "exit_code": code, "targets": rows})
+		e.jsonDone = true
+	} else {
+		for _, r := range rows {
+			what := fmt.Sprintf("%d messages in %d folders", r.Messages, r.Folders)
+			if r.Kind == "pop" {
+				what = fmt.Sprintf("%d messages fetched and remembered", r.Messages)
+			}
+			switch {
+			case r.LastRun == "":
+				fmt.Fprintf(e.stdout, "%s %s: never run\n", r.Kind, r.Name)
+			case r.OK:
+				fmt.Fprintf(e.stdout, "%s %s: ok at %s; %s\n", r.Kind, r.Name, localTime(r.lastRun), what)
+			default:
+				last := "never"
+				if !r.lastSuccess.IsZero() {
+					last = localTime(r.lastSuccess)
+				}
+				fmt.Fprintf(e.stdout, "%s %s: FAILED at %s: %s (last success: %s)\n", r.Kind, r.Name, localTime(r.lastRun), r.Error, last)
+			}
 		}
+	}
+	if code != ExitOK {
+		return &exitError{code: code, err: errors.New("")}
 	}
 	return nil
 }
 
-func orNever(s string) string {
-	if s == "" {
-		return "never"
-	}
-	return s
-}
+// localTime is a time as people read it: local, with its offset.
+func localTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 -0700") }
