@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -1162,12 +1163,12 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 				return keep(err)
 			}
 		}
-		err := fetchBodies(a.c, uidsOf(pending), func() { a.sendNext(OpFetch) }, func(uid uint32, body imap.LiteralReader) error {
+		err := fetchBodies(a.c, uidsOf(pending), func() { a.sendNext(OpFetch) }, func(uid uint32, arrived time.Time, body imap.LiteralReader) error {
 			act, ok := want[uid]
 			if !ok {
 				return nil // not asked for (or already delivered)
 			}
-			f, err := deliverBody(a.w.local, act, body)
+			f, err := deliverBody(a.w.local, act, arrived, body)
 			if err != nil {
 				return err
 			}
@@ -1276,9 +1277,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 var errBodyRead = errors.New("body not received whole")
 
 // deliverBody streams the body of act's message into tmp/ of lf, under
-// act's key, to be committed with act's flags.
-func deliverBody(lf *maildir.Folder, act Action, body io.Reader) (delivered, error) {
-	o := maildir.DeliverOpts{Key: act.Key, TrustKey: true, NoDirSync: true}
+// act's key, to be committed with act's flags. The file's modification
+// time becomes the server's arrival date when known (mbsync's
+// CopyArrivalDate): mail readers sort "by date received" on it.
+func deliverBody(lf *maildir.Folder, act Action, arrived time.Time, body io.Reader) (delivered, error) {
+	o := maildir.DeliverOpts{Key: act.Key, TrustKey: true, NoDirSync: true, MTime: arrived}
 	if act.Flags == "" {
 		o.New = true // unread and unflagged: new/, as a mail client expects
 	} else {

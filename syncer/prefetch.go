@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"errors"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -79,7 +80,7 @@ type prefetchRun struct {
 // the wrong command.
 func startPrefetch(c *imapconn.Conn, o Options, w *work) *prefetchRun {
 	set := imap.UIDSet{imap.UIDRange{Start: imap.UID(w.st.UIDNext), Stop: imap.UID(w.rstat.UIDNext - 1)}}
-	fc := c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	fc := c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
 	r := &prefetchRun{done: make(chan struct{}), pre: map[uint32]*prefetched{}, flags: map[uint32]string{}}
 	go func() {
 		defer close(r.done)
@@ -107,7 +108,7 @@ func (r *prefetchRun) read(c *imapconn.Conn, o Options, w *work, fc *imapclient.
 			if items.uid < w.st.UIDNext || r.pre[items.uid] != nil || failed != nil {
 				return nil
 			}
-			p, failed = r.deliver(o, w, items.uid, LettersOf(items.flags), body)
+			p, failed = r.deliver(o, w, items.uid, LettersOf(items.flags), items.internalDate, body)
 			if errors.Is(failed, errBodyRead) {
 				return failed
 			}
@@ -143,12 +144,12 @@ func (r *prefetchRun) read(c *imapconn.Conn, o Options, w *work, fc *imapclient.
 	return fc.Close()
 }
 
-func (r *prefetchRun) deliver(o Options, w *work, uid uint32, flags string, body imap.LiteralReader) (*prefetched, error) {
+func (r *prefetchRun) deliver(o Options, w *work, uid uint32, flags string, arrived time.Time, body imap.LiteralReader) (*prefetched, error) {
 	key, err := o.Store.NewKey()
 	if err != nil {
 		return nil, err
 	}
-	d, err := deliverBody(w.local, Action{Op: OpFetch, UID: uid, Key: key, Flags: flags}, body)
+	d, err := deliverBody(w.local, Action{Op: OpFetch, UID: uid, Key: key, Flags: flags}, arrived, body)
 	if err != nil {
 		return nil, err
 	}

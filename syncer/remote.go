@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -181,6 +182,9 @@ type fetchItems struct {
 	flags    []imap.Flag
 	gotFlags bool
 	size     int64
+	// internalDate is the server's arrival date, if it came before the
+	// body (servers send the literal last; a date after it is not used)
+	internalDate time.Time
 }
 
 // readItems reads one FETCH answer's items, handing each body section to
@@ -200,6 +204,8 @@ func readItems(m *imapclient.FetchMessageData, body func(items *fetchItems, lit 
 			out.flags, out.gotFlags = it.Flags, true
 		case imapclient.FetchItemDataRFC822Size:
 			out.size = it.Size
+		case imapclient.FetchItemDataInternalDate:
+			out.internalDate = it.Time
 		case imapclient.FetchItemDataBodySection:
 			if body != nil && it.Literal != nil {
 				if err := body(&out, it.Literal); err != nil {
@@ -349,8 +355,8 @@ func fetchBodyHashes(c *imapconn.Conn, uids []uint32) (map[uint32]string, error)
 // (errBodyRead), the connection is dropped: draining would re-read the failed
 // literal concurrently with the library's reader.
 // sent (if not nil) runs once the FETCH is sent, before its answer is read.
-func fetchBodies(c *imapconn.Conn, uids imap.UIDSet, sent func(), fn func(uid uint32, body imap.LiteralReader) error) error {
-	fc := c.Fetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+func fetchBodies(c *imapconn.Conn, uids imap.UIDSet, sent func(), fn func(uid uint32, arrived time.Time, body imap.LiteralReader) error) error {
+	fc := c.Fetch(uids, &imap.FetchOptions{UID: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
 	if sent != nil {
 		sent()
 	}
@@ -363,7 +369,7 @@ func fetchBodies(c *imapconn.Conn, uids imap.UIDSet, sent func(), fn func(uid ui
 			if items.uid == 0 {
 				return nil
 			}
-			return fn(items.uid, body)
+			return fn(items.uid, items.internalDate, body)
 		})
 		if err != nil {
 			if errors.Is(err, errBodyRead) {

@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
 
 	"github.com/mdsync/mdsync/internal/imapfake"
 	"github.com/mdsync/mdsync/internal/testserver"
@@ -136,5 +139,46 @@ func TestPermanentFlagsRespected(t *testing.T) {
 	sort.Strings(onServer)
 	if fmt.Sprint(onServer) != `[ \Seen]` {
 		t.Errorf("server flags %q, want the one \\Seen and nothing else", onServer)
+	}
+}
+
+// TestArrivalDate: a downloaded file's modification time is the server's
+// INTERNALDATE (mutt and aerc sort "by date received" on it), on a first
+// sync and for new mail prefetched by a later run.
+func TestArrivalDate(t *testing.T) {
+	e := newEnv(t, "")
+	c := e.d.Client(t, user, pass)
+	appendAt := func(i int, at time.Time) {
+		t.Helper()
+		m := testserver.GenMessage(600, i, 400)
+		cmd := c.Append("INBOX", int64(len(m)), &imap.AppendOptions{Time: at})
+		cmd.Write(m)
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
+	appendAt(0, first)
+	e.mustRun(t)
+	later := time.Date(2022, 8, 9, 10, 11, 12, 0, time.UTC)
+	appendAt(1, later)
+	if res := e.mustRun(t); res.Fetched != 1 {
+		t.Fatalf("second run: %+v", res)
+	}
+	files, _ := filepath.Glob(filepath.Join(e.root, "INBOX", "new", "*"))
+	if len(files) != 2 {
+		t.Fatalf("files %v", files)
+	}
+	got := map[int64]bool{}
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[fi.ModTime().Unix()] = true
+	}
+	if !got[first.Unix()] || !got[later.Unix()] {
+		t.Errorf("file times %v, want %v and %v", got, first, later)
 	}
 }

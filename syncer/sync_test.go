@@ -182,10 +182,20 @@ func fileNames(t *testing.T, root string) []string {
 	return out
 }
 
+// traceFields splits a trace line into fields, without its connection tag
+// ("[c1]").
+func traceFields(line string) []string {
+	f := strings.Fields(line)
+	if len(f) > 0 && strings.HasPrefix(f[0], "[c") && strings.HasSuffix(f[0], "]") {
+		f = f[1:]
+	}
+	return f
+}
+
 func writeCommands(trace string) []string {
 	var out []string
 	for _, line := range strings.Split(trace, "\n") {
-		f := strings.Fields(line)
+		f := traceFields(line)
 		if len(f) < 2 {
 			continue
 		}
@@ -795,7 +805,7 @@ func TestNextSelectPipelined(t *testing.T) {
 	lines := strings.Split(e.trace.String(), "\n")
 	pending, overlapped := "", 0
 	for _, l := range lines {
-		f := strings.Fields(l)
+		f := traceFields(l)
 		if len(f) >= 3 && f[1] == "UID" && f[2] == "EXPUNGE" {
 			pending = f[0]
 		}
@@ -854,7 +864,7 @@ func TestNextSelectThenRefetch(t *testing.T) {
 	var sels []string
 	storeAfter := ""
 	for _, l := range strings.Split(e.trace.String(), "\n") {
-		f := strings.Fields(l)
+		f := traceFields(l)
 		if len(f) >= 3 && f[1] == "SELECT" {
 			sels = append(sels, strings.Trim(f[2], `"`))
 		}
@@ -1022,7 +1032,7 @@ func TestPrefetchNewMail(t *testing.T) {
 			}
 			in = strings.Contains(l, `SELECT "B2-vanish"`)
 		}
-		asked = asked || in && strings.Contains(l, fmt.Sprintf("UID FETCH %d (UID FLAGS BODY.PEEK[])", vanish))
+		asked = asked || in && strings.Contains(l, fmt.Sprintf("UID FETCH %d (UID FLAGS INTERNALDATE BODY.PEEK[])", vanish))
 	}
 	if !asked {
 		t.Errorf("B2-vanish's new message was not prefetched; the test does not test a body the plan leaves:\n%s", e.trace.String())

@@ -16,7 +16,7 @@ import (
 )
 
 const (
-	demoSub     = ".mdsync-demo" // inside -dir: marker, config and state
+	demoSide    = ".mdsync-demo" // beside -dir (DIR.mdsync-demo): marker, config and state, kept out of the Maildir root (notmuch and mutt look there)
 	markerName  = "MARKER"
 	markerText  = "This directory was written by mdsync-demo (make demo); the next demo run replaces it.\n"
 	passwordEnv = "MDSYNC_DEMO_PASSWORD"
@@ -54,8 +54,8 @@ func (d *demo) run(ctx context.Context) (res result, err error) {
 	if err != nil {
 		return res, err
 	}
-	d.conf = filepath.Join(root, demoSub, "config.toml")
-	d.confShow = filepath.Join(d.o.Dir, demoSub, "config.toml")
+	d.conf = filepath.Join(root+demoSide, "config.toml")
+	d.confShow = filepath.Join(filepath.Clean(d.o.Dir)+demoSide, "config.toml")
 
 	logw := io.Discard
 	if d.o.Verbose {
@@ -171,7 +171,7 @@ func (d *demo) run(ctx context.Context) (res result, err error) {
 		return res, err
 	}
 	d.printf("\nHave a look (the demo server is gone now; `make demo` starts over):")
-	d.printf("  mutt -f %s/INBOX      (or: neomutt -f %s/INBOX)", d.o.Dir, d.o.Dir)
+	d.printf("  neomutt -f %s/INBOX      (or: mutt -f %s/INBOX)", d.o.Dir, d.o.Dir)
 	d.printf("  ls %s", d.o.Dir)
 	d.printf("  %s --config %s status", d.o.Mdsync, d.confShow)
 	return res, nil
@@ -235,6 +235,8 @@ func prepareDir(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	side := root + demoSide
+	marker := filepath.Join(side, markerName)
 	fi, err := os.Lstat(root)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -248,19 +250,25 @@ func prepareDir(dir string) (string, error) {
 			return "", err
 		}
 		if len(ents) > 0 {
-			b, err := os.ReadFile(filepath.Join(root, demoSub, markerName))
+			b, err := os.ReadFile(marker)
 			if err != nil || string(b) != markerText {
-				return "", usageError{fmt.Errorf("%s is not empty and is not the output of an earlier demo (no %s); not touching it: remove it or pass another -dir", dir, filepath.Join(dir, demoSub, markerName))}
+				return "", usageError{fmt.Errorf("%s is not empty and is not the output of an earlier demo (no %s); not touching it: remove it or pass another -dir", dir, filepath.Clean(dir)+demoSide+"/"+markerName)}
 			}
 			if err := os.RemoveAll(root); err != nil {
 				return "", fmt.Errorf("removing the previous demo: %w", err)
 			}
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(root, demoSub, "state"), 0o700); err != nil {
+	if err := os.RemoveAll(side); err != nil {
+		return "", fmt.Errorf("removing the previous demo: %w", err)
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(root, demoSub, markerName), []byte(markerText), 0o644); err != nil {
+	if err := os.MkdirAll(filepath.Join(side, "state"), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(marker, []byte(markerText), 0o644); err != nil {
 		return "", err
 	}
 	return root, nil

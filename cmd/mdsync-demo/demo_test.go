@@ -64,13 +64,21 @@ func TestDemo(t *testing.T) {
 		if !res.ServerFlag || !res.LocalSeen {
 			t.Errorf("run %d: server flag propagated %v (%s), local seen propagated %v (%s)\n%s", i, res.ServerFlag, res.LocalFile, res.LocalSeen, res.ServerFlags, out)
 		}
-		for _, want := range []string{"mutt -f " + dir + "/INBOX", "--config ", "ok:"} {
+		for _, want := range []string{"neomutt -f " + dir + "/INBOX", "--config ", "ok:"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("run %d: output lacks %q\n%s", i, want, out)
 			}
 		}
 		if testing.Verbose() && i == 1 {
 			t.Logf("demo output:\n%s", out)
+		}
+
+		// the demo's own files stay out of the Maildir root
+		if ents, _ := filepath.Glob(filepath.Join(dir, ".*")); len(ents) > 0 {
+			t.Errorf("run %d: dot files in the Maildir root: %v", i, ents)
+		}
+		if _, err := os.Stat(filepath.Join(dir+".mdsync-demo", "config.toml")); err != nil {
+			t.Errorf("run %d: no config beside the root: %v", i, err)
 		}
 
 		// Check the result on disk ourselves.

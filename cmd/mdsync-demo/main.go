@@ -5,9 +5,9 @@
 // server on 127.0.0.1), seeds it with the sample messages in testdata/demo,
 // writes a config for it, and runs the real mdsync binary: a first sync
 // into -dir, then one flag change on each side, then a second sync whose
-// result it checks. The config and the state DB stay in DIR/.mdsync-demo,
-// whose marker file also lets a rerun replace a previous demo's output (and
-// nothing else).
+// result it checks. The config and the state DB stay beside the Maildir
+// root, in DIR.mdsync-demo, whose marker file also lets a rerun replace a
+// previous demo's output (and nothing else).
 package main
 
 import (

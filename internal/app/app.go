@@ -220,6 +220,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				Action:                 func(c *cli.Context) error { return runSync(ctx, e, c) },
 			},
 			{
+				Name:                   "list",
+				Usage:                  "list each channel's folders on both sides, with counts and what folders selects",
+				ArgsUsage:              "[NAME...]",
+				Flags:                  common(),
+				Before:                 before,
+				UseShortOptionHandling: true,
+				Action:                 func(c *cli.Context) error { return runList(ctx, e, c) },
+			},
+			{
 				Name:                   "check",
 				Usage:                  "validate the config and try each login",
 				Flags:                  common(),

@@ -163,3 +163,35 @@ func lockAcquire(dir string) (func(), error) {
 	}
 	return func() { l.Release() }, nil
 }
+
+// TestList: list shows each folder of both sides with its counts and what
+// sync does with it, and changes nothing.
+func TestList(t *testing.T) {
+	d := startDovecot(t)
+	d.CreateFolder(t, user, "Archive")
+	d.CreateFolder(t, user, "Junk")
+	d.Append(t, user, "Archive", testserver.GenMessage(700, 0, 300))
+	d.Append(t, user, "Archive", testserver.GenMessage(700, 1, 300))
+	t.Setenv("MDSYNC_TEST_PW", pass)
+	dir := t.TempDir()
+	conf := writeConfig(t, dir, dovecotConfig(dir, d, ""))
+	code, out, errOut := run(t, "--config", conf, "list", "test")
+	if code != 0 {
+		t.Fatalf("exit %d %s", code, errOut)
+	}
+	for _, w := range []string{"channel test:", "Archive", "2        -  new: created on the other side by sync", "Junk", "not selected by folders"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("list lacks %q:\n%s", w, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "mail")); err == nil {
+		t.Error("list created the Maildir root")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state")); err == nil {
+		t.Error("list created the state")
+	}
+	code, out, _ = run(t, "--config", conf, "--json", "list", "test")
+	if code != 0 || !strings.Contains(out, `"name": "Archive"`) || !strings.Contains(out, `"server": 2`) {
+		t.Errorf("list --json: %d\n%s", code, out)
+	}
+}

@@ -220,3 +220,16 @@ func TestPathsChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleConfig: the annotated example in contrib/ is a valid config,
+// so it never rots.
+func TestExampleConfig(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	c, err := Load(filepath.Join("..", "..", "contrib", "config.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Channel) == 0 || len(c.IMAP) == 0 || len(c.Maildir) == 0 {
+		t.Errorf("the example defines %d channels, %d imap accounts, %d maildirs", len(c.Channel), len(c.IMAP), len(c.Maildir))
+	}
+}

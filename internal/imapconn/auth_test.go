@@ -74,10 +74,13 @@ func TestAutoAuthAgainstServers(t *testing.T) {
 		t.Errorf("mechanism %s, want PLAIN", c.Mechanism)
 	}
 	tr := trace.String()
+	if !strings.HasPrefix(tr, "[c") {
+		t.Errorf("trace lines carry no connection tag:\n%s", tr)
+	}
 	if !strings.Contains(tr, " AUTHENTICATE PLAIN ***") || strings.Contains(tr, pass) || strings.Contains(tr, "AGFsaWNl") {
 		t.Errorf("trace:\n%s", tr)
 	}
-	if strings.Count(tr, "\n+ ") > 0 {
+	if strings.Contains(tr, "] + ") {
 		t.Errorf("SASL-IR not used: the server asked for the response:\n%s", tr)
 	}
 

@@ -143,7 +143,7 @@ func dial(ctx context.Context, o Options, refresh bool) (*Conn, error) {
 	opts := &imapclient.Options{UnilateralDataHandler: o.UnilateralDataHandler}
 	var redact *redactor
 	if o.Debug != nil {
-		redact = newRedactor(o.Debug, o.User, o.Password)
+		redact = newRedactor(transport.Tagged(o.Debug, transport.NextConnTag()), o.User, o.Password)
 		opts.DebugWriter = redact
 	}
 	var c *imapclient.Client

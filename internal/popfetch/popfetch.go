@@ -449,7 +449,10 @@ func (f *Fetcher) Dial(ctx context.Context) (*pop3.Client, error) {
 func (f *Fetcher) connect(ctx context.Context) (*pop3.Client, map[string][]string, error) {
 	cfg := f.Cfg
 	addr := cfg.Addr()
-	opts := pop3.Options{Timeout: cfg.TimeoutDur, Debug: f.Debug}
+	opts := pop3.Options{Timeout: cfg.TimeoutDur}
+	if f.Debug != nil {
+		opts.Debug = transport.Tagged(f.Debug, "[pop "+f.Name+"] ")
+	}
 	mode := cfg.TLS
 	if mode == "" {
 		mode = "implicit"

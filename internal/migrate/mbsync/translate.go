@@ -231,7 +231,7 @@ func (r *reader) noteChannelOptions(ch *channel, out *migrate.Channel) {
 		}
 	}
 	if e := r.channelOpt(ch, "CopyArrivalDate"); e != nil && parseBool(e.Arg()) {
-		r.note(e.Line, "CopyArrivalDate yes: not carried over yet; messages mdsync uploads get the upload time as their arrival date")
+		r.note(e.Line, "CopyArrivalDate yes: mdsync always gives downloaded files the server's arrival date; uploads take the message's Date header, not the file's time")
 	}
 	if e := r.channelOpt(ch, "ExpungeSolo"); e != nil && r.boxOp(ch, "ExpungeSolo") != "none" {
 		r.note(e.Line, "ExpungeSolo: mdsync has no separate setting for messages present on one side only")

@@ -85,7 +85,7 @@ func TestNotes(t *testing.T) {
 		text  string
 	}{
 		{"MaxMessages", "MaxMessages 100\n", "", "MaxMessages 100: mdsync syncs every message; the local folders will grow to the server's size"},
-		{"CopyArrivalDate", "CopyArrivalDate yes\n", "", "CopyArrivalDate yes: not carried over yet"},
+		{"CopyArrivalDate", "CopyArrivalDate yes\n", "", "CopyArrivalDate yes: mdsync always gives downloaded files the server's arrival date"},
 		{"Sync Pull", "Sync Pull\n", "", "Sync Pull: mbsync propagated from the local side to the server no new messages, deletions or flag changes"},
 		{"Sync PullNew Push", "Sync PullNew Push\n", "", "from the server to the local side no deletions or flag changes"},
 		{"Expunge None", "Expunge None\n", "", `Expunge None becomes expunge = "none"`},
