@@ -75,6 +75,7 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 	if err != nil {
 		return err
 	}
+	o.Progress.setFolder(w.name)
 	o.tracef("    %s selected", w.name)
 	// One transaction for what needs no side effect and for the intent of
 	// everything else; then the side effects; then one transaction for
@@ -1153,7 +1154,7 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 			return tx.DoneJournal(doneIDs...)
 		})
 		if err == nil {
-			a.res.add(func(r *Result) { r.Fetched += len(got) })
+			a.res.add(func(r *Result) { r.Fetched += len(got); r.bytes += sizes(got) })
 		}
 		return failure
 	}
@@ -1226,7 +1227,7 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 		if len(pending) > 0 {
 			a.res.note("%s: %d messages vanished from the server before they could be fetched", a.w.name, len(pending))
 		}
-		a.res.add(func(r *Result) { r.Fetched += len(got) })
+		a.res.add(func(r *Result) { r.Fetched += len(got); r.bytes += sizes(got) })
 		return nil
 	}
 	if !a.asyncTail {
@@ -1363,7 +1364,7 @@ func (a *applier) append(acts []Action) error {
 			a.record(id, func(*state.Tx) error { return nil })
 			unlinked++
 		}
-		a.res.add(func(r *Result) { r.Appended++ })
+		a.res.add(func(r *Result) { r.Appended++; r.bytes += li.CRLFSize })
 		if queued++; queued == appendFlush || i == len(acts)-1 {
 			if err := a.flush(false); err != nil {
 				return err

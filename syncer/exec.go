@@ -40,6 +40,8 @@ type Options struct {
 	Debug       io.Writer                        // protocol trace, credentials redacted (nil: none)
 	// Trace receives timing events (nil: none), for MDSYNC_TIMING.
 	Trace func(format string, args ...any)
+	// Progress, if set, counts the work as it goes (a progress display).
+	Progress *Progress
 
 	ns namespace // set by Run: channel folder names <-> server names
 }
@@ -79,11 +81,18 @@ type Result struct {
 	Plans     []FolderPlan `json:"-"` // filled by a dry run
 	FolderOps []Action     `json:"-"`
 	mu        sync.Mutex
+	bytes     int64     // bytes copied, for progress
+	progress  *Progress // nil: none
 }
 
 func (r *Result) add(f func(r *Result)) {
 	r.mu.Lock()
+	before, bytes := r.Fetched+r.Appended, r.bytes
 	f(r)
+	if r.progress != nil {
+		r.progress.Done.Add(int64(r.Fetched + r.Appended - before))
+		r.progress.Bytes.Add(r.bytes - bytes)
+	}
 	r.mu.Unlock()
 }
 
@@ -162,7 +171,7 @@ type work struct {
 
 // Run synchronises a channel.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	res := &Result{}
+	res := &Result{progress: o.Progress}
 	tr := o.tracef
 	logf := o.Log
 	if logf == nil {
@@ -410,6 +419,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			barrier = append(barrier, w)
 		case w.in.RemoteUnchanged && !w.createRemote:
 			fp := PlanFolder(w.in, policy)
+			o.Progress.planned(fp)
 			w.plan = &fp
 			if needsServer(w) {
 				direct = append(direct, w)
@@ -456,6 +466,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return // planned with the others a move may join
 		}
 		fp := PlanFolder(w.in, policy)
+		o.Progress.planned(fp)
 		w.plan = &fp
 		if !needsServer(w) {
 			localDirect = append(localDirect, w)
@@ -470,6 +481,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		if w.gathered && w.plan == nil {
 			fp := PlanFolder(w.in, policy)
+			o.Progress.planned(fp)
 			w.plan = &fp
 			if !needsServer(w) {
 				localDirect = append(localDirect, w)
@@ -492,6 +504,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 			tr("  conn %p: %s gathered", c, w.name)
 			fp := PlanFolder(w.in, policy)
+			o.Progress.planned(fp)
 			w.plan = &fp
 		}
 		if o.DryRun {
@@ -542,6 +555,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		planned = append(planned, w)
 	}
 	for i, fp := range Plan(ins, policy) {
+		o.Progress.planned(fp)
 		fp := fp
 		planned[i].plan = &fp
 		for _, act := range fp.Actions {

@@ -239,7 +239,7 @@ func (a *applier) linkPrefetched(acts []Action, ids []int64) error {
 		return nil
 	})
 	if len(got) > 0 {
-		a.res.add(func(r *Result) { r.Fetched += len(got); r.Prefetched += len(got) })
+		a.res.add(func(r *Result) { r.Fetched += len(got); r.Prefetched += len(got); r.bytes += sizes(got) })
 	}
 	return errs
 }

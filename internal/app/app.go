@@ -526,10 +526,12 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 		debugW = &lockedWriter{w: e.stderr}
 	}
 
+	prog := newProgress(e)
 	all := func() []targetResult {
-		return runTargets(ctx, e, cfg, db, channels, pops, force, redownload, debugW)
+		return runTargets(ctx, e, cfg, db, channels, pops, force, redownload, debugW, prog)
 	}
 	results := all()
+	prog.finish()
 	if damaged := damagedIn(results); damaged != "" && !e.dryRun && ctx.Err() == nil {
 		// The run could not read or write the state; rebuilt by content
 		// matching, as after a lost state, it goes through.
@@ -582,7 +584,7 @@ func runSync(ctx context.Context, e *env, c *cli.Context) error {
 }
 
 // runTargets runs the channels and POP accounts, several at once.
-func runTargets(ctx context.Context, e *env, cfg *config.Config, db *state.DB, channels, pops []string, force, redownload map[string]bool, debugW io.Writer) []targetResult {
+func runTargets(ctx context.Context, e *env, cfg *config.Config, db *state.DB, channels, pops []string, force, redownload map[string]bool, debugW io.Writer, prog *progressLine) []targetResult {
 	results := make([]targetResult, len(channels)+len(pops))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4) // channels and POP accounts run concurrently
@@ -592,7 +594,7 @@ func runTargets(ctx context.Context, e *env, cfg *config.Config, db *state.DB, c
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = runChannel(ctx, e, cfg, db, name, force, redownload[name], debugW)
+			results[i] = runChannel(ctx, e, cfg, db, name, force, redownload[name], debugW, prog.channel(name))
 		}(i, name)
 	}
 	for j, name := range pops {
@@ -695,7 +697,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, force map[string]bool, redownload bool, debugW io.Writer) targetResult {
+func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, force map[string]bool, redownload bool, debugW io.Writer, prog *syncer.Progress) targetResult {
 	r := targetResult{Name: name, Kind: "channel", start: time.Now(), Counts: map[string]int{}}
 	fail := func(err error) targetResult {
 		r.Error, r.temp, r.end = err.Error(), classify(err), time.Now()
@@ -729,7 +731,7 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 	e.verbosef("channel %s: syncing %s@%s with %s", name, acct.User, acct.Addr(), store.Root())
 	res, err := syncer.Run(ctx, syncer.Options{
 		Name: name, Channel: ch, Account: acct, Password: pw, Token: token, Store: store, DB: db,
-		DryRun: e.dryRun, ForceDelete: force, Debug: debugW, Trace: e.trace,
+		DryRun: e.dryRun, ForceDelete: force, Debug: debugW, Trace: e.trace, Progress: prog,
 		Log: func(format string, args ...any) { e.verbosef(format, args...) },
 	})
 	if res != nil {

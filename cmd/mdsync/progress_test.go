@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/creack/pty"
+
+	"github.com/mdsync/mdsync/internal/testserver"
+)
+
+// TestProgressOnATerminal: a first sync of a few thousand messages in a
+// pseudo-terminal draws a progress line; the same sync with its output in
+// a pipe draws none.
+func TestProgressOnATerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	d := testserver.StartDovecot(t)
+	var msgs [][]byte
+	for i := 0; i < 3000; i++ {
+		msgs = append(msgs, testserver.GenMessage(11, i, 4000))
+	}
+	tty := newAccount(t, d, "progtty")
+	d.BulkLoad(t, tty.user, "INBOX", msgs)
+	cmd := exec.Command(binary, "--config", tty.conf, "sync")
+	f, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	io.Copy(&out, f) // until the process ends (EIO on the pty)
+	cmd.Wait()
+	f.Close()
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "\r\x1b[Kt: ") || !strings.Contains(out.String(), "/3000 messages") {
+		t.Errorf("no progress line on the terminal:\n%q", lastBytes(out.String(), 400))
+	}
+
+	pipe := newAccount(t, d, "progpipe")
+	d.BulkLoad(t, pipe.user, "INBOX", msgs)
+	cmd = exec.Command(binary, "--config", pipe.conf, "sync")
+	var po bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &po, &po
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, po.String())
+	}
+	if strings.Contains(po.String(), "\r") || strings.Contains(po.String(), "messages,") {
+		t.Errorf("progress written to a pipe:\n%q", po.String())
+	}
+}
+
+func lastBytes(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
