@@ -22,6 +22,7 @@ build:
 install: build
 	install -Dm755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mdsync
 	install -Dm644 docs/mdsync.1 $(DESTDIR)$(PREFIX)/share/man/man1/mdsync.1
+	install -Dm644 docs/mdsync.toml.5 $(DESTDIR)$(PREFIX)/share/man/man5/mdsync.toml.5
 	install -Dm644 contrib/completion/mdsync.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mdsync
 	install -Dm644 contrib/completion/_mdsync $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mdsync
 	install -Dm644 contrib/completion/mdsync.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mdsync.fish

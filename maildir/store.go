@@ -294,6 +294,39 @@ func (s *Store) Folder(name string, delim rune) (*Folder, error) {
 	return &Folder{store: s, path: p}, nil
 }
 
+// RenameFolder moves folder from to the name to (the server renamed it),
+// creating the missing parents, and fsyncs the directories that changed.
+// Sub-folders move with it in the verbatim layout. A folder already at its
+// new place (moved with its parent) is left there.
+func (s *Store) RenameFolder(from, to string, delim rune) error {
+	src, err := s.NameToPath(from, delim)
+	if err != nil {
+		return err
+	}
+	dst, err := s.NameToPath(to, delim)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
+			return nil // moved with its parent
+		}
+		return fmt.Errorf("maildir: rename %q to %q: %s exists", from, to, dst)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return fmt.Errorf("maildir: rename %q to %q: %w", from, to, err)
+	}
+	if err := os.Rename(src, dst); err != nil {
+		return fmt.Errorf("maildir: rename %q to %q: %w", from, to, err)
+	}
+	for _, d := range []string{filepath.Dir(src), filepath.Dir(dst)} {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CreateFolder returns the named folder, creating its directory, the missing
 // parents and cur/, new/ and tmp/ (mode 0700) as needed, and fsyncing every
 // directory that got a new entry. In the Maildir++ layout, sub-folders also

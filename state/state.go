@@ -502,6 +502,15 @@ func (t *Tx) SaveFolder(f *Folder) error {
 	return nil
 }
 
+// RenameFolder gives a folder a new name, keeping its pairs (the server
+// renamed it, and the local directory was renamed to match).
+func (t *Tx) RenameFolder(folderID int64, name string) error {
+	if _, err := t.exec(`UPDATE folder SET name=? WHERE id=?`, name, folderID); err != nil {
+		return fmt.Errorf("rename folder to %s: %w", name, err)
+	}
+	return nil
+}
+
 // SaveMTimes stores a folder's local directory mtimes alone (the folder
 // was found unchanged by its listing, not by these).
 func (t *Tx) SaveMTimes(folderID, cur, new int64) error {

@@ -276,6 +276,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if len(all) == 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("folders = %q matches no folder on the server or in the maildir: nothing is synced", o.Channel.Folders))
 	}
+	all = followRenames(ctx, o, all, stFolders, rstat, delim, res)
 	if look := MUTF7Lookalikes(all, delim); len(look) > 0 {
 		kept := all[:0]
 		for _, s := range all {
@@ -1673,6 +1674,75 @@ func removeFolder(ctx context.Context, c *imapconn.Conn, o Options, act Action, 
 		return err
 	}
 	return tx.Commit()
+}
+
+// followRenames renames locally the folders the server renamed
+// (ServerRenames; the new name's UIDNEXT not below what the state saw),
+// directory and state alike, so that their messages are neither
+// downloaded again nor left twice under the old name.
+func followRenames(ctx context.Context, o Options, all []FolderSides, stFolders map[string]*state.Folder, rstat map[string]*imap.StatusData, delim rune, res *Result) []FolderSides {
+	oldUV, newUV := map[string]uint32{}, map[string]uint32{}
+	for n, f := range stFolders {
+		oldUV[n] = f.UIDValidity
+	}
+	for n, st := range rstat {
+		if st != nil {
+			newUV[n] = st.UIDValidity
+		}
+	}
+	renames := ServerRenames(all, oldUV, newUV)
+	if len(renames) == 0 {
+		return all
+	}
+	olds := slices.Sorted(maps.Keys(renames)) // parents before children
+	done := map[string]bool{}
+	for _, old := range olds {
+		nw, st := renames[old], stFolders[old]
+		if rs := rstat[nw]; rs == nil || uint32(rs.UIDNext) < st.UIDNext {
+			continue
+		}
+		if !o.DryRun {
+			if err := o.Store.RenameFolder(old, nw, delim); err != nil {
+				res.Errors = append(res.Errors, fmt.Sprintf("%s: follow the server's rename to %q: %v", old, nw, err))
+				continue
+			}
+			tx, err := o.DB.BeginDurable(context.WithoutCancel(ctx))
+			if err == nil {
+				err = tx.RenameFolder(st.ID, nw)
+				if err == nil {
+					err = tx.Commit()
+				} else {
+					tx.Rollback()
+				}
+			}
+			if err != nil {
+				res.Errors = append(res.Errors, fmt.Sprintf("%s: record the rename to %q: %v", old, nw, err))
+				continue
+			}
+		}
+		done[old], done[nw] = true, true
+		if o.DryRun {
+			// planned as it will be once renamed: not at all this run
+			res.Notes = append(res.Notes, fmt.Sprintf("%q was renamed to %q on the server: would be renamed locally", old, nw))
+			continue
+		}
+		res.Notes = append(res.Notes, fmt.Sprintf("%q was renamed to %q on the server: renamed locally", old, nw))
+		st.Name = nw
+		stFolders[nw] = st
+		delete(stFolders, old)
+	}
+	kept := all[:0]
+	for _, s := range all {
+		if !done[s.Name] {
+			kept = append(kept, s)
+		}
+	}
+	for _, old := range olds {
+		if done[old] && !o.DryRun {
+			kept = append(kept, FolderSides{Name: renames[old], Local: true, Remote: true, InState: true})
+		}
+	}
+	return kept
 }
 
 // forgetFolder drops a folder's state (pairs, numbers, journal).

@@ -204,3 +204,30 @@ func reportUnmapped(o Options, rels []string, delim rune, res *Result) {
 		}
 	}
 }
+
+// ServerRenames finds folders the server renamed: a folder synced before
+// and now gone on the server, and a folder new on the server, missing
+// locally, with the same UIDVALIDITY (servers keep a renamed folder's
+// UIDVALIDITY and UIDs, RFC 3501 6.3.5). It maps each old name to its new
+// one; an ambiguous UIDVALIDITY maps nothing.
+func ServerRenames(fs []FolderSides, oldUV, newUV map[string]uint32) map[string]string {
+	gone := map[uint32][]string{}
+	for _, f := range fs {
+		if f.InState && f.Local && !f.Remote && oldUV[f.Name] != 0 {
+			gone[oldUV[f.Name]] = append(gone[oldUV[f.Name]], f.Name)
+		}
+	}
+	arrived := map[uint32][]string{}
+	for _, f := range fs {
+		if f.Remote && !f.InState && !f.Local && newUV[f.Name] != 0 {
+			arrived[newUV[f.Name]] = append(arrived[newUV[f.Name]], f.Name)
+		}
+	}
+	out := map[string]string{}
+	for uv, olds := range gone {
+		if news := arrived[uv]; len(olds) == 1 && len(news) == 1 {
+			out[olds[0]] = news[0]
+		}
+	}
+	return out
+}

@@ -182,3 +182,36 @@ func TestArrivalDate(t *testing.T) {
 		t.Errorf("file times %v, want %v and %v", got, first, later)
 	}
 }
+
+// TestServerRenameFollowed: a folder of 50 messages renamed on the server
+// (a webmail, a phone) is renamed locally: no body fetched, nothing left
+// under the old name, nothing twice; sub-folders follow their parent.
+func TestServerRenameFollowed(t *testing.T) {
+	e := newEnv(t, "")
+	e.d.CreateFolder(t, user, "Projects")
+	e.d.CreateFolder(t, user, "Projects/Old")
+	e.appendMessages(t, "Projects", 800, 50, 400, imap.FlagSeen)
+	e.appendMessages(t, "Projects/Old", 801, 3, 400)
+	e.mustRun(t)
+	e.converged(t)
+	e.d.RenameFolder(t, user, "Projects", "Archive/Projects 2025")
+	res := e.mustRun(t)
+	if res.Fetched != 0 || res.Appended != 0 || res.DeletedLocal != 0 || res.Expunged != 0 {
+		t.Errorf("after the rename: %+v", res)
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), `"Projects" was renamed to "Archive/Projects 2025" on the server: renamed locally`) {
+		t.Errorf("notes %q", res.Notes)
+	}
+	for _, gone := range []string{"Projects"} {
+		if _, err := os.Stat(filepath.Join(e.root, gone)); err == nil {
+			t.Errorf("%s left locally", gone)
+		}
+	}
+	snap := e.converged(t)
+	if len(snap["Archive/Projects 2025"]) != 50 || len(snap["Archive/Projects 2025/Old"]) != 3 {
+		t.Errorf("after the rename: %s", summarize(snap))
+	}
+	if res := e.mustRun(t); res.Fetched+res.Appended+res.DeletedLocal+res.Expunged != 0 {
+		t.Errorf("the run after: %+v", res)
+	}
+}

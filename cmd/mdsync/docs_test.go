@@ -9,8 +9,9 @@ import (
 	"github.com/mdsync/mdsync/internal/testserver"
 )
 
-// TestManPage: docs/mdsync.1 renders without warnings, and names every
-// command the CLI has.
+// TestManPage: docs/mdsync.1 and docs/mdsync.toml.5 render without
+// warnings; mdsync(1) names every command the CLI has, mdsync.toml(5)
+// every section.
 func TestManPage(t *testing.T) {
 	man, err := exec.LookPath("man")
 	if err != nil {
@@ -19,22 +20,27 @@ func TestManPage(t *testing.T) {
 		}
 		t.Skip("no man here")
 	}
-	cmd := exec.Command(man, "--warnings", "-l", "../../docs/mdsync.1")
-	cmd.Env = append(os.Environ(), "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("man: %v\n%s", err, out)
+	render := func(file string) string {
+		cmd := exec.Command(man, "--warnings", "-l", file)
+		cmd.Env = append(os.Environ(), "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("man %s: %v\n%s", file, err, out)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.Contains(l, "warning:") {
+				t.Errorf("%s: %s", file, l)
+			}
+		}
+		return string(out)
 	}
-	var warnings []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "warning:") {
-			warnings = append(warnings, l)
+	page := render("../../docs/mdsync.1")
+	conf := render("../../docs/mdsync.toml.5")
+	for _, sec := range []string{"[imap.NAME]", "[maildir.NAME]", "[channel.NAME]", "[pop.NAME]", "oauth2", "token_command", "names", "layout"} {
+		if !strings.Contains(conf, sec) {
+			t.Errorf("mdsync.toml(5) does not describe %s", sec)
 		}
 	}
-	if len(warnings) > 0 {
-		t.Errorf("man page warnings:\n%s", strings.Join(warnings, "\n"))
-	}
-	page := string(out)
 	help, err := exec.Command(binary, "--help").Output()
 	if err != nil {
 		t.Fatal(err)

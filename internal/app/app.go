@@ -141,7 +141,7 @@ const helpFooter = `EXIT STATUS:
    0 everything synced; 1 something failed and will until it is changed; 2 usage or config error;
    75 temporary (unreachable server, lock held): try again later; 130/143 interrupted
 
-   The commands and the config format are in man mdsync and in the README.`
+   The commands are in man mdsync, the config format in man mdsync.toml; both in the README.`
 
 // Main runs the CLI and returns the process exit code. With
 // MDSYNC_CPUPROFILE=FILE set it writes a CPU profile of the run there, and
@@ -679,7 +679,7 @@ func printResults(e *env, results []targetResult) {
 			e.infof("%s %s: no changes", r.Kind, r.Name)
 		}
 		for _, n := range r.Notes {
-			if e.verbose > 0 || strings.Contains(n, "deleted") || strings.Contains(n, "downloaded again") || strings.Contains(n, "matches no folder") || strings.Contains(n, "UIDVALIDITY") || strings.Contains(n, "left open") {
+			if e.verbose > 0 || strings.Contains(n, "deleted") || strings.Contains(n, "downloaded again") || strings.Contains(n, "matches no folder") || strings.Contains(n, "renamed locally") || strings.Contains(n, "UIDVALIDITY") || strings.Contains(n, "left open") {
 				e.infof("  %s", n)
 			}
 		}

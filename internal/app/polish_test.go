@@ -195,3 +195,35 @@ func TestList(t *testing.T) {
 		t.Errorf("list --json: %d\n%s", code, out)
 	}
 }
+
+// TestHelpGolden: the help texts are what the golden files hold (go test
+// -run TestHelpGolden -update rewrites them).
+func TestHelpGolden(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		file string
+	}{
+		{[]string{"--help"}, "help.golden"},
+		{[]string{"sync", "--help"}, "help-sync.golden"},
+		{[]string{"import", "--help"}, "help-import.golden"},
+		{[]string{"login", "--help"}, "help-login.golden"},
+	} {
+		code, out, errOut := run(t, tc.args...)
+		if code != 0 || errOut != "" {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, code, errOut)
+		}
+		golden := filepath.Join("testdata", tc.file)
+		if *update {
+			if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out != string(want) {
+			t.Errorf("%v:\n%s\nwant:\n%s", tc.args, out, want)
+		}
+	}
+}
