@@ -1044,6 +1044,7 @@ type fetched struct {
 	size  int64
 	fp    string
 	msgid string
+	path  string // the file, once committed
 }
 
 // pair is what the state records of a fetched message.
@@ -1154,7 +1155,7 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 			return tx.DoneJournal(doneIDs...)
 		})
 		if err == nil {
-			a.res.add(func(r *Result) { r.Fetched += len(got); r.bytes += sizes(got) })
+			a.res.add(func(r *Result) { r.Fetched += len(got); r.bytes += sizes(got); r.arrived(a.w.name, got) })
 		}
 		return failure
 	}
@@ -1179,13 +1180,14 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 			go func(d *maildir.Delivery, f fetched) {
 				defer wg.Done()
 				defer func() { <-sem }()
-				_, err := d.Commit()
+				m, err := d.Commit()
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil && werr == nil {
 					werr = err
 				}
 				if err == nil {
+					f.path = m.Path(a.w.local)
 					got = append(got, f)
 				}
 			}(f.d, f.fetched)
@@ -1227,7 +1229,7 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 		if len(pending) > 0 {
 			a.res.note("%s: %d messages vanished from the server before they could be fetched", a.w.name, len(pending))
 		}
-		a.res.add(func(r *Result) { r.Fetched += len(got); r.bytes += sizes(got) })
+		a.res.add(func(r *Result) { r.Fetched += len(got); r.bytes += sizes(got); r.arrived(a.w.name, got) })
 		return nil
 	}
 	if !a.asyncTail {

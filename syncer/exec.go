@@ -78,6 +78,9 @@ type Result struct {
 	// that pipeline (a rename each, no fetch of their own).
 	Prefetched int `json:"-"`
 
+	// Arrived lists the messages downloaded, in the order they landed.
+	Arrived []Arrival `json:"-"`
+
 	Plans     []FolderPlan `json:"-"` // filled by a dry run
 	FolderOps []Action     `json:"-"`
 	mu        sync.Mutex
@@ -196,13 +199,27 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}()
 	var ahead <-chan listResult
 	dialStart := time.Now()
+	capsKey := "imap." + o.Account.Name
+	known, _ := o.DB.ServerCaps(ctx, capsKey)
 	c0, err := pool.dial(ctx, func(c *imapclient.Client, preLogin imap.CapSet) {
-		// only where the greeting announced it: a server that did not
-		// (Courier) may drop what comes with the login
-		if preLogin.Has(imap.CapListStatus) || preLogin.Has(imap.CapIMAP4rev2) {
+		// only where the greeting announced LIST-STATUS, or the login
+		// answer did last time: a server that did neither (Courier) may
+		// drop what comes with the login. A server that no longer has it
+		// refuses the LIST, and listFolders asks again.
+		learned := hasCap(known, imap.CapListStatus) && !hasCap(known, noPipeline)
+		if preLogin.Has(imap.CapListStatus) || preLogin.Has(imap.CapIMAP4rev2) || learned {
 			ahead = startList(c)
 		}
 	})
+	if err == nil {
+		now := capsString(c0.Caps)
+		if hasCap(known, noPipeline) {
+			now += " " + string(noPipeline)
+		}
+		if now != known && !o.DryRun {
+			_ = o.DB.SaveServerCaps(context.WithoutCancel(ctx), capsKey, now)
+		}
+	}
 	dialTook := time.Since(dialStart)
 	if err != nil {
 		if ahead != nil && !errors.Is(err, imapconn.ErrAuth) {
@@ -221,6 +238,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	nsCmd := askNamespace(c0, o.Account.Prefix)
 	remote, err := listFolders(c0, ahead)
 	tr("listed")
+	if err != nil && ahead != nil && isTimeout(err) && !o.DryRun {
+		// the LIST sent with the login got no answer: never again
+		_ = o.DB.SaveServerCaps(context.WithoutCancel(ctx), capsKey, capsString(c0.Caps)+" "+string(noPipeline))
+	}
 	if err == nil {
 		o.ns, err = personalNamespace(nsCmd, o.Account.Prefix)
 	}
@@ -1674,6 +1695,30 @@ func removeFolder(ctx context.Context, c *imapconn.Conn, o Options, act Action, 
 		return err
 	}
 	return tx.Commit()
+}
+
+// noPipeline, among an account's remembered capabilities, says that a LIST
+// sent with the login went unanswered once: it is not sent so again.
+const noPipeline imap.Cap = "X-MDSYNC-NO-PIPELINE"
+
+// capsString is a capability set as one sorted, space-separated string.
+func capsString(cs imap.CapSet) string {
+	var l []string
+	for c := range cs {
+		l = append(l, string(c))
+	}
+	sort.Strings(l)
+	return strings.Join(l, " ")
+}
+
+// hasCap tells whether a capsString holds c.
+func hasCap(caps string, c imap.Cap) bool {
+	for _, f := range strings.Fields(caps) {
+		if strings.EqualFold(f, string(c)) {
+			return true
+		}
+	}
+	return false
 }
 
 // followRenames renames locally the folders the server renamed

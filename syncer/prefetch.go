@@ -214,12 +214,14 @@ func (a *applier) linkPrefetched(acts []Action, ids []int64) error {
 				continue
 			}
 		}
-		if _, err := p.d.Commit(); err != nil {
+		m, err := p.d.Commit()
+		if err != nil {
 			errs = errors.Join(errs, err)
 			continue
 		}
 		f := p.fetched
 		f.flags = act.Flags
+		f.path = m.Path(a.w.local)
 		got = append(got, f)
 	}
 	failpoint.Hit("prefetch.after-link")
@@ -239,7 +241,12 @@ func (a *applier) linkPrefetched(acts []Action, ids []int64) error {
 		return nil
 	})
 	if len(got) > 0 {
-		a.res.add(func(r *Result) { r.Fetched += len(got); r.Prefetched += len(got); r.bytes += sizes(got) })
+		a.res.add(func(r *Result) {
+			r.Fetched += len(got)
+			r.Prefetched += len(got)
+			r.bytes += sizes(got)
+			r.arrived(a.w.name, got)
+		})
 	}
 	return errs
 }

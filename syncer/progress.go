@@ -47,3 +47,19 @@ func sizes(fs []fetched) int64 {
 	}
 	return n
 }
+
+// Arrival is a message this run downloaded: the folder and the file, for
+// hooks and --json (which read what they need of its header).
+type Arrival struct {
+	Folder string `json:"folder"`
+	Path   string `json:"path"`
+}
+
+// arrived records downloaded messages (under r.mu).
+func (r *Result) arrived(folder string, fs []fetched) {
+	for _, f := range fs {
+		if f.path != "" {
+			r.Arrived = append(r.Arrived, Arrival{Folder: folder, Path: f.path})
+		}
+	}
+}

@@ -32,6 +32,12 @@ func TestNothingPipelinedBehindLoginUnannounced(t *testing.T) {
 	if res.Fetched != 2 {
 		t.Errorf("fetched %d, want 2", res.Fetched)
 	}
+	// the login answer showed LIST-STATUS: the next run pipelines it, the
+	// server drops it, and the run after learns never to do so again
+	e.run(t)
+	if _, err := e.run(t); err != nil {
+		t.Errorf("the run after a dropped pipelined LIST: %v", err)
+	}
 }
 
 // TestNamespacePrefix: on a server whose personal namespace has a prefix

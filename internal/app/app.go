@@ -447,9 +447,12 @@ type targetResult struct {
 	Counts map[string]int `json:"counts"`
 	Notes  []string       `json:"notes,omitempty"`
 	Plan   []planFolder   `json:"plan,omitempty"`
-	temp   bool
-	start  time.Time
-	end    time.Time
+	// Arrived: the messages downloaded (with --json, and for hooks)
+	Arrived []arrival `json:"arrived,omitempty"`
+	landed  []arrival // folder and path only
+	temp    bool
+	start   time.Time
+	end     time.Time
 }
 
 type planFolder struct {
@@ -594,7 +597,9 @@ func runTargets(ctx context.Context, e *env, cfg *config.Config, db *state.DB, c
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = runChannel(ctx, e, cfg, db, name, force, redownload[name], debugW, prog.channel(name))
+			results[i] = withHooks(ctx, e, cfg, "channel", name, func() targetResult {
+				return runChannel(ctx, e, cfg, db, name, force, redownload[name], debugW, prog.channel(name))
+			})
 		}(i, name)
 	}
 	for j, name := range pops {
@@ -603,7 +608,9 @@ func runTargets(ctx context.Context, e *env, cfg *config.Config, db *state.DB, c
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = runPOP(ctx, e, cfg, db, name, redownload[name], debugW)
+			results[i] = withHooks(ctx, e, cfg, "pop", name, func() targetResult {
+				return runPOP(ctx, e, cfg, db, name, redownload[name], debugW)
+			})
 		}(len(channels)+j, name)
 	}
 	wg.Wait()
@@ -738,6 +745,9 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 		b, _ := json.Marshal(res)
 		r.Counts = intCounts(b)
 		r.Notes = res.Notes
+		for _, a := range res.Arrived {
+			r.landed = append(r.landed, arrival{Folder: a.Folder, Path: a.Path})
+		}
 		if e.dryRun {
 			for _, op := range res.FolderOps {
 				r.Plan = append(r.Plan, planFolder{Folder: op.Folder, Actions: []string{op.String()}})
@@ -806,6 +816,9 @@ func runPOP(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name 
 		Log: func(format string, args ...any) { e.verbosef(format, args...) }}
 	res, err := f.Run(ctx)
 	r.Counts = map[string]int{"fetched": res.Fetched, "deleted": res.Deleted, "skipped_too_big": res.Skipped, "pruned": res.Pruned, "remaining": res.Remaining}
+	for _, path := range res.Arrived {
+		r.landed = append(r.landed, arrival{Folder: p.Folder, Path: path})
+	}
 	r.Notes = append(r.Notes, res.Warnings...)
 	if e.dryRun {
 		r.Plan = []planFolder{{Folder: p.Folder, Actions: append([]string{}, res.Plan...)}}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -183,6 +184,24 @@ func TestLockHeldExit75(t *testing.T) {
 	}
 }
 
+// normalizeArrivals makes the arrived records of a --json summary
+// comparable: file names are generated, and messages land in any order.
+func normalizeArrivals(v map[string]any) {
+	targets, _ := v["targets"].([]any)
+	for _, t := range targets {
+		tm, _ := t.(map[string]any)
+		arr, _ := tm["arrived"].([]any)
+		for _, a := range arr {
+			am := a.(map[string]any)
+			p, _ := am["path"].(string)
+			am["path"] = filepath.Base(filepath.Dir(p)) + "/FILE"
+		}
+		sort.Slice(arr, func(i, j int) bool {
+			return fmt.Sprint(arr[i].(map[string]any)["message_id"]) < fmt.Sprint(arr[j].(map[string]any)["message_id"])
+		})
+	}
+}
+
 // TestSyncJSONGolden runs a real sync and compares the --json summary with
 // a golden file (go test -run TestSyncJSONGolden -update to rewrite it).
 func TestSyncJSONGolden(t *testing.T) {
@@ -208,6 +227,7 @@ func TestSyncJSONGolden(t *testing.T) {
 			t.Fatalf("%s: stdout is not one JSON object: %v\n%s", name, err, out)
 		}
 		v["version"] = "X"
+		normalizeArrivals(v)
 		got, _ := json.MarshalIndent(v, "", "  ")
 		golden := filepath.Join("testdata", name+".json")
 		if *update {

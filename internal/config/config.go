@@ -89,8 +89,34 @@ type Maildir struct {
 	Name   string `toml:"-"`
 }
 
+// Hooks are commands run around a channel's or POP account's sync, with
+// sh -c: pre_sync before it, post_sync after it (the messages that arrived
+// as JSON on its stdin), new_mail after it when something arrived.
+type Hooks struct {
+	PreSync     string `toml:"pre_sync"`
+	PostSync    string `toml:"post_sync"`
+	NewMail     string `toml:"new_mail"`
+	HookTimeout string `toml:"hook_timeout"` // default 60s
+
+	HookTimeoutDur time.Duration `toml:"-"`
+}
+
+// validateHooks fills in the hook timeout.
+func (c *Config) validateHooks(sec string, h *Hooks) error {
+	h.HookTimeoutDur = 60 * time.Second
+	if h.HookTimeout != "" {
+		d, err := time.ParseDuration(h.HookTimeout)
+		if err != nil || d <= 0 {
+			return c.errAt(sec+".hook_timeout", "hook_timeout must be a duration such as \"60s\", not %q", h.HookTimeout)
+		}
+		h.HookTimeoutDur = d
+	}
+	return nil
+}
+
 // Channel is a [channel.NAME] pairing an IMAP account with a Maildir tree.
 type Channel struct {
+	Hooks
 	IMAP      string   `toml:"imap"`
 	Maildir   string   `toml:"maildir"`
 	Folders   []string `toml:"folders"`
@@ -108,6 +134,7 @@ type Channel struct {
 // POP is a [pop.NAME] account fetched one way into a Maildir folder.
 type POP struct {
 	Server
+	Hooks
 	Maildir     string `toml:"maildir"`
 	Folder      string `toml:"folder"`
 	Delete      string `toml:"delete"` // never | after-fetch | after:14d
@@ -494,6 +521,9 @@ func (c *Config) validate() error {
 				return c.errAt("channel."+n+"."+key, "%s must be one of both, imap, maildir, none; not %q", key, *v)
 			}
 		}
+		if err := c.validateHooks("channel."+n, &ch.Hooks); err != nil {
+			return err
+		}
 		ch.MaxDeleteCount = -1
 		switch md := strings.TrimSpace(ch.MaxDelete); {
 		case md == "":
@@ -519,6 +549,9 @@ func (c *Config) validate() error {
 		}
 		p.Name = n
 		if err := c.validateServer("pop."+n, &p.Server, 995, 110); err != nil {
+			return err
+		}
+		if err := c.validateHooks("pop."+n, &p.Hooks); err != nil {
 			return err
 		}
 		if p.Maildir == "" {

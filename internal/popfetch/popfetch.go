@@ -93,6 +93,8 @@ type Fetcher struct {
 // Result counts what a run did. In a dry run Fetched, Deleted, Pruned and
 // Bytes stay zero and Plan lists what would be done.
 type Result struct {
+	// Arrived are the files of the messages delivered, for hooks and --json.
+	Arrived   []string
 	Fetched   int
 	Deleted   int
 	Skipped   int // over max_size; fetched once the limit allows
@@ -749,7 +751,7 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, err := d.Commit()
+			m, err := d.Commit()
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -758,6 +760,7 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 			}
 			recs = append(recs, rec)
 			res.Bytes += size
+			res.Arrived = append(res.Arrived, m.Path(folder))
 		}()
 		failpoint.Hit("pop.after-deliver")
 	}
