@@ -198,6 +198,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}()
 	var ahead <-chan listResult
+	var nsAhead *imapclient.NamespaceCommand
 	dialStart := time.Now()
 	capsKey := "imap." + o.Account.Name
 	known, _ := o.DB.ServerCaps(ctx, capsKey)
@@ -209,6 +210,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		learned := hasCap(known, imap.CapListStatus) && !hasCap(known, noPipeline)
 		if preLogin.Has(imap.CapListStatus) || preLogin.Has(imap.CapIMAP4rev2) || learned {
 			ahead = startList(c)
+			if o.Account.Prefix == nil && (preLogin.Has(imap.CapNamespace) || hasCap(known, imap.CapNamespace)) {
+				nsAhead = c.Namespace() // answered with the LIST
+			}
 		}
 	})
 	if err == nil {
@@ -235,7 +239,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return res, err
 	}
 	tr("dialed")
-	nsCmd := askNamespace(c0, o.Account.Prefix)
+	nsCmd := nsAhead
+	if nsCmd == nil {
+		nsCmd = askNamespace(c0, o.Account.Prefix)
+	}
 	remote, err := listFolders(c0, ahead)
 	tr("listed")
 	if err != nil && ahead != nil && isTimeout(err) && !o.DryRun {
