@@ -138,6 +138,17 @@ func (a *account) killedThenConverges(t *testing.T, fp string, want map[string][
 
 func sha(msg []byte) string { return testserver.BodySHA256(msg) }
 
+// allSteps are the journal steps of an IMAP sync.
+var allSteps = []step{
+	{"fetch.after-journal", true}, {"fetch.after-write", true}, {"fetch.after-commit", true},
+	{"append.after-journal", false}, {"append.after-server", false}, {"append.after-server:2", false}, {"append.after-commit", false},
+	{"store.after-journal", false}, {"store.after-server", false},
+	{"setflags.after-rename", false},
+	{"expunge.after-journal", false}, {"expunge.after-flag", false}, {"expunge.after-server", false},
+	{"delete.after-unlink", false},
+	{"move.after-journal", false}, {"move.after-server", false},
+}
+
 // TestFailpointsLocalBatch: flag changes that reach several folders from
 // the server are applied to the Maildir in batches (a transaction for the
 // intents of a batch's folders, one for their outcomes); a kill at the
@@ -207,20 +218,40 @@ func TestFailpointsPrefetch(t *testing.T) {
 }
 
 func TestFailpoints(t *testing.T) {
-	d := testserver.StartDovecot(t)
-	steps := []struct {
-		fp      string
-		initial bool // the failpoint is in the first sync (fetch)
-	}{
-		{"fetch.after-journal", true}, {"fetch.after-write", true}, {"fetch.after-commit", true},
-		{"append.after-journal", false}, {"append.after-server", false}, {"append.after-server:2", false}, {"append.after-commit", false},
-		{"store.after-journal", false}, {"store.after-server", false},
-		{"setflags.after-rename", false},
-		{"expunge.after-journal", false}, {"expunge.after-flag", false}, {"expunge.after-server", false},
-		{"delete.after-unlink", false},
-		{"move.after-journal", false}, {"move.after-server", false},
+	failpointsOn(t, testserver.StartDovecot(t), allSteps)
+}
+
+// TestFailpointsOnProfiles: the steps where servers differ (uploads without
+// MOVE, expunges, flag stores, downloads) on Dovecot set up like Exchange /
+// Microsoft 365 (no CONDSTORE, QRESYNC, MOVE) and with Courier's
+// capabilities (no LIST-STATUS, CONDSTORE, ESEARCH, MOVE).
+func TestFailpointsOnProfiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
 	}
+	steps := []step{{"fetch.after-write", true}, {"append.after-server", false}, {"store.after-server", false},
+		{"expunge.after-flag", false}, {"move.after-server", false}}
+	for name, caps := range map[string]string{
+		"exchange": "IMAP4 IMAP4rev1 SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+",
+		"courier":  "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT SORT QUOTA IDLE",
+	} {
+		t.Run(name, func(t *testing.T) {
+			failpointsOn(t, testserver.StartDovecot(t, testserver.WithConfig("imap_capability = "+caps)), steps)
+		})
+	}
+}
+
+// step is a failpoint and whether it is reached in a first sync.
+type step struct {
+	fp      string
+	initial bool // the failpoint is in the first sync (fetch)
+}
+
+// failpointsOn kills a sync at each step and checks that the next run
+// converges with nothing lost or duplicated.
+func failpointsOn(t *testing.T, d *testserver.Dovecot, steps []step) {
 	for i, st := range steps {
+
 		t.Run(st.fp, func(t *testing.T) {
 			a := newAccount(t, d, fmt.Sprintf("u%d", i))
 			var inbox []string

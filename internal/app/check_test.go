@@ -1,10 +1,13 @@
 package app
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mdsync/mdsync/internal/imapfake"
 )
 
 // TestCheckRejectsWhatSyncWould: check and sync refuse the same configs,
@@ -40,4 +43,18 @@ func TestCheckRejectsWhatSyncWould(t *testing.T) {
 			t.Errorf("sync: exit %d\n%s\n%s", code, out, errOut)
 		}
 	})
+}
+
+// TestCheckBareServer: against a server with none of the extensions mdsync
+// uses, check says so in words (it printed "server has )").
+func TestCheckBareServer(t *testing.T) {
+	fake := imapfake.Start(t)
+	fake.Caps = "IDLE"
+	fake.AddMailbox("INBOX")
+	dir := t.TempDir()
+	conf := writeConfig(t, dir, fmt.Sprintf("state_dir = %q\n[imap.f]\nhost = \"127.0.0.1\"\nport = %d\ntls = \"none\"\nuser = \"u\"\npassword = \"p\"\n", filepath.Join(dir, "state"), fake.Port))
+	code, out, errOut := run(t, "--config", conf, "check")
+	if code != 0 || !strings.Contains(out, "server has none of IMAP4rev2 CONDSTORE QRESYNC UIDPLUS MOVE LIST-STATUS ESEARCH") || strings.Contains(out, "server has )") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
 }
