@@ -110,6 +110,8 @@ var migrations = []string{
 		account TEXT PRIMARY KEY,
 		caps    TEXT NOT NULL
 	) WITHOUT ROWID;`,
+	// 5: whether the folder's last sync found its UIDVALIDITY changed.
+	`ALTER TABLE folder ADD COLUMN uv_changed INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // Open opens (creating if needed) the database in dir and brings its
@@ -238,11 +240,13 @@ type Folder struct {
 	// sync left them (maildir.Listing), "" when unknown.
 	Listing  string
 	SyncedAt int64
+	// UVChanged: the last sync of the folder found its UIDVALIDITY changed
+	UVChanged bool
 }
 
 // Folders returns the folders of a channel by name.
 func (d *DB) Folders(ctx context.Context, channel string) (map[string]*Folder, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, channel, name, uidvalidity, uidnext, highestmodseq, messages, cur_mtime, new_mtime, listing, synced_at FROM folder WHERE channel = ?`, channel)
+	rows, err := d.db.QueryContext(ctx, `SELECT id, channel, name, uidvalidity, uidnext, highestmodseq, messages, cur_mtime, new_mtime, listing, synced_at, uv_changed FROM folder WHERE channel = ?`, channel)
 	if err != nil {
 		return nil, fmt.Errorf("load folders of %s: %w", channel, err)
 	}
@@ -250,7 +254,7 @@ func (d *DB) Folders(ctx context.Context, channel string) (map[string]*Folder, e
 	out := map[string]*Folder{}
 	for rows.Next() {
 		f := &Folder{}
-		if err := rows.Scan(&f.ID, &f.Channel, &f.Name, &f.UIDValidity, &f.UIDNext, &f.HighestModSeq, &f.Messages, &f.CurMTime, &f.NewMTime, &f.Listing, &f.SyncedAt); err != nil {
+		if err := rows.Scan(&f.ID, &f.Channel, &f.Name, &f.UIDValidity, &f.UIDNext, &f.HighestModSeq, &f.Messages, &f.CurMTime, &f.NewMTime, &f.Listing, &f.SyncedAt, &f.UVChanged); err != nil {
 			return nil, fmt.Errorf("load folders of %s: %w", channel, err)
 		}
 		out[f.Name] = f
@@ -267,8 +271,8 @@ func (d *DB) EnsureFolder(ctx context.Context, channel, name string) (*Folder, e
 		return nil, fmt.Errorf("create folder state %s/%s: %w", channel, name, err)
 	}
 	f := &Folder{}
-	err = d.db.QueryRowContext(ctx, `SELECT id, channel, name, uidvalidity, uidnext, highestmodseq, messages, cur_mtime, new_mtime, listing, synced_at FROM folder WHERE channel = ? AND name = ?`, channel, name).
-		Scan(&f.ID, &f.Channel, &f.Name, &f.UIDValidity, &f.UIDNext, &f.HighestModSeq, &f.Messages, &f.CurMTime, &f.NewMTime, &f.Listing, &f.SyncedAt)
+	err = d.db.QueryRowContext(ctx, `SELECT id, channel, name, uidvalidity, uidnext, highestmodseq, messages, cur_mtime, new_mtime, listing, synced_at, uv_changed FROM folder WHERE channel = ? AND name = ?`, channel, name).
+		Scan(&f.ID, &f.Channel, &f.Name, &f.UIDValidity, &f.UIDNext, &f.HighestModSeq, &f.Messages, &f.CurMTime, &f.NewMTime, &f.Listing, &f.SyncedAt, &f.UVChanged)
 	if err != nil {
 		return nil, fmt.Errorf("load folder state %s/%s: %w", channel, name, err)
 	}
@@ -524,8 +528,8 @@ func (t *Tx) DeleteFolder(folderID int64) error {
 
 // SaveFolder stores the folder's numbers.
 func (t *Tx) SaveFolder(f *Folder) error {
-	_, err := t.exec(`UPDATE folder SET uidvalidity=?, uidnext=?, highestmodseq=?, messages=?, cur_mtime=?, new_mtime=?, listing=?, synced_at=? WHERE id=?`,
-		f.UIDValidity, f.UIDNext, f.HighestModSeq, f.Messages, f.CurMTime, f.NewMTime, f.Listing, f.SyncedAt, f.ID)
+	_, err := t.exec(`UPDATE folder SET uidvalidity=?, uidnext=?, highestmodseq=?, messages=?, cur_mtime=?, new_mtime=?, listing=?, synced_at=?, uv_changed=? WHERE id=?`,
+		f.UIDValidity, f.UIDNext, f.HighestModSeq, f.Messages, f.CurMTime, f.NewMTime, f.Listing, f.SyncedAt, f.UVChanged, f.ID)
 	if err != nil {
 		return fmt.Errorf("save folder %s: %w", f.Name, err)
 	}

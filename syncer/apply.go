@@ -1408,5 +1408,8 @@ func (a *applier) saveFolder(tx *state.Tx) error {
 		st.CurMTime, st.NewMTime, st.Listing = 0, 0, ""
 	}
 	st.SyncedAt = nowUnix()
+	if a.w.sel != nil {
+		st.UVChanged = a.w.in.UIDValidityChanged
+	}
 	return tx.SaveFolder(&st)
 }

@@ -1509,6 +1509,12 @@ func finishRemote(c *imapconn.Conn, o Options, w *work, ask remoteAsk, condstore
 		res.note("%s: the server cannot keep the flags %s in this folder (PERMANENTFLAGS): they stay local", w.name, in.LocalOnly)
 	}
 	if st.UIDValidity != 0 && sel.UIDValidity != st.UIDValidity {
+		if st.UVChanged && !o.ForceDelete[w.name] {
+			// twice in a row: a server that renumbers the folder on every
+			// run (GNU imap4d with mbox) would have it re-matched, or
+			// re-uploaded, every time
+			return fmt.Errorf("%w: the server changed the UIDVALIDITY of %q again (it did on the last sync too): the folder is held back rather than matched and uploaded anew on every run; if the folder was really recreated twice, run again with --force-delete %q", ErrBlocked, w.name, w.name)
+		}
 		in.UIDValidityChanged = true
 		if in.LocalUnchanged {
 			// every message is re-matched by content: the local side is

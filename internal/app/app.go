@@ -213,7 +213,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				Usage:     "synchronise the named channels and POP accounts (all when none)",
 				ArgsUsage: "[NAME...]",
 				Flags: append(common(),
-					&cli.StringSliceFlag{Name: "force-delete", Usage: "let the run delete more than max_delete in `FOLDER` (repeatable)"},
+					&cli.StringSliceFlag{Name: "force-delete", Usage: "let the run delete more than max_delete in `FOLDER`, or sync it although its UIDVALIDITY changed twice in a row (repeatable)"},
 					&cli.StringSliceFlag{Name: "redownload", Usage: "forget what the state knows of channel or POP account `NAME` and download its mail again, into a missing or empty Maildir (repeatable)"}),
 				Before:                 before,
 				UseShortOptionHandling: true,
