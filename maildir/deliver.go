@@ -45,6 +45,11 @@ func (s *Store) newKey() (string, error) {
 		"." + s.hostname, nil
 }
 
+// SyncsInFlight is how many deliveries a caller fsyncs at once: enough
+// to keep a disk's queue busy, few enough not to flood it (and the file
+// descriptor table) on a large first sync.
+const SyncsInFlight = 8
+
 // DeliverOpts controls a delivery.
 type DeliverOpts struct {
 	// Flags are the info flag letters of the new message (cur/ only).

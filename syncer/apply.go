@@ -130,7 +130,7 @@ func newCommitter() *committer {
 		recordAll(q)
 		// Copied into the database file now, beside the next records,
 		// the outcomes are not left for the Close at the end of the run
-		// (scenario 5: Close took 7-8 ms, now 2-4). One at a time; a
+		// (which would make the user wait for it). One at a time; a
 		// record never waits for one.
 		if c.checkpoint.CompareAndSwap(false, true) {
 			a := q[0]
@@ -235,7 +235,7 @@ func executeLocal(ctx context.Context, o Options, ws []*work, byName map[string]
 	}
 	o.tracef("  local batch: intents committed")
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, maildir.SyncsInFlight)
 	for _, it := range items {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -1129,7 +1129,7 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 		got     []fetched
 		werr    error
 		wg      sync.WaitGroup
-		sem     = make(chan struct{}, 8) // fsyncs in flight
+		sem     = make(chan struct{}, maildir.SyncsInFlight) // fsyncs in flight
 		pending = acts
 	)
 	// keep records, when the fetch fails midway (say the connection

@@ -406,8 +406,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if incremental && dialTook < nearServer && pool.max > 2 {
 			// A nearby server answers faster than another login pays
 			// for itself: an incremental run waits on its CPU, not on
-			// round trips (measured on loopback: scenario 5 takes 0.146 s
-			// on 2 connections, 0.16 s on 4, 0.17 s on 1).
+			// round trips (bench/results has the measurements).
 			pool.max = 2
 		}
 		if busy >= 2 {
@@ -1163,8 +1162,7 @@ func startLooks(ctx context.Context, o Options, folders map[string]*state.Folder
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	// One look at a time: the login and the LIST run meanwhile, and the
-	// server (on the same machine, when it is near) needs a core for them
-	// (scenario 5: LIST answered 8 ms sooner, the run 0.146 -> 0.135 s).
+	// server (on the same machine, when it is near) needs a core for them.
 	sem := make(chan struct{}, 1)
 	for name, st := range folders {
 		if st.SyncedAt == 0 || !MatchFolder(o.Channel.Folders, name, '/') {
@@ -1227,7 +1225,7 @@ func gatherAhead(ctx context.Context, pool *connPool, o Options, ws []*work, res
 			asks[sent] = askRemote(c, o, ws[sent], true, prefetchable(o, ws[sent]))
 		}
 		last := i == len(ws)-1
-		err := finishRemote(c, o, w, asks[i], true, last, res)
+		err := finishRemote(ctx, c, o, w, asks[i], true, last, res)
 		if r := asks[i].pre; r != nil {
 			r.take(w, (err == nil || errors.Is(err, errRedo)) && !w.in.UIDValidityChanged)
 			if err == nil && isConnError(r.err) {
@@ -1425,21 +1423,21 @@ func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Resu
 		}
 	}
 	if !w.in.RemoteUnchanged && !(w.createRemote && o.DryRun) {
-		if err := gatherRemote(c, o, w, condstore, res); err != nil {
+		if err := gatherRemote(ctx, c, o, w, condstore, res); err != nil {
 			return err
 		}
 	}
 	return matchContent(c, o, w, true)
 }
 
-func gatherRemote(c *imapconn.Conn, o Options, w *work, condstore bool, res *Result) error {
+func gatherRemote(ctx context.Context, c *imapconn.Conn, o Options, w *work, condstore bool, res *Result) error {
 	if ask := w.preAsk; ask != nil && w.preConn == c {
 		// sent behind the folder before (applier.sendNext)
 		w.preAsk, w.preConn = nil, nil
-		return finishRemote(c, o, w, *ask, condstore, true, res)
+		return finishRemote(ctx, c, o, w, *ask, condstore, true, res)
 	}
 	w.preAsk, w.preConn = nil, nil
-	return finishRemote(c, o, w, askRemote(c, o, w, condstore, false), condstore, true, res)
+	return finishRemote(ctx, c, o, w, askRemote(c, o, w, condstore, false), condstore, true, res)
 }
 
 // remoteAsk is a folder's SELECT and flag FETCH, sent without waiting, and
@@ -1480,7 +1478,7 @@ var errRedo = errors.New("the folder needs a connection of its own")
 // finishRemote reads what askRemote asked. selected is false when other
 // folders' SELECTs were sent after it: a folder that needs more (a full
 // listing, a search for expunged messages) then fails with errRedo.
-func finishRemote(c *imapconn.Conn, o Options, w *work, ask remoteAsk, condstore, selected bool, res *Result) error {
+func finishRemote(ctx context.Context, c *imapconn.Conn, o Options, w *work, ask remoteAsk, condstore, selected bool, res *Result) error {
 	st := w.st
 	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
 	selCmd, ahead := ask.sel, ask.ahead
@@ -1495,7 +1493,7 @@ func finishRemote(c *imapconn.Conn, o Options, w *work, ask remoteAsk, condstore
 		if !w.lazyPairs {
 			return nil
 		}
-		pairs, err := o.DB.Pairs(context.Background(), st.ID)
+		pairs, err := o.DB.Pairs(ctx, st.ID)
 		if err != nil {
 			return err
 		}
@@ -1576,7 +1574,7 @@ func finishRemote(c *imapconn.Conn, o Options, w *work, ask remoteAsk, condstore
 	if w.lazyPairs {
 		// The messages that changed, and how many the state knows: when
 		// none was expunged, those pairs are all the plan needs.
-		present, err := o.DB.CountServerPairs(context.Background(), st.ID)
+		present, err := o.DB.CountServerPairs(ctx, st.ID)
 		if err != nil {
 			return err
 		}
@@ -1585,7 +1583,7 @@ func finishRemote(c *imapconn.Conn, o Options, w *work, ask remoteAsk, condstore
 			uids = append(uids, u)
 		}
 		sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
-		pairs, err := o.DB.PairsOfUIDs(context.Background(), st.ID, uids)
+		pairs, err := o.DB.PairsOfUIDs(ctx, st.ID, uids)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mdsync/mdsync/internal/failpoint"
 	"github.com/mdsync/mdsync/internal/imapconn"
+	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
 
@@ -96,7 +97,7 @@ func (r *prefetchRun) wait() { <-r.done }
 // that cannot be written is left to the plan's own fetch; the error
 // returned matters only when it broke the connection.
 func (r *prefetchRun) read(c *imapconn.Conn, o Options, w *work, fc *imapclient.FetchCommand) error {
-	sem := make(chan struct{}, 8) // fsyncs in flight
+	sem := make(chan struct{}, maildir.SyncsInFlight) // fsyncs in flight
 	var failed error
 	for {
 		m := fc.Next()

@@ -266,18 +266,6 @@ func TestInitialSyncThenNoop(t *testing.T) {
 	}
 }
 
-func localFile(t *testing.T, root, folder, key string) string {
-	t.Helper()
-	for _, sub := range []string{"cur", "new"} {
-		m, _ := filepath.Glob(filepath.Join(root, folder, sub, key+"*"))
-		if len(m) == 1 {
-			return m[0]
-		}
-	}
-	t.Fatalf("no file with key %s in %s", key, folder)
-	return ""
-}
-
 func TestBidirectionalChanges(t *testing.T) {
 	e := newEnv(t, "")
 	e.d.CreateFolder(t, user, "Archive")

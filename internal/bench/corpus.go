@@ -202,14 +202,6 @@ func (m MsgSpec) Message() []byte {
 	return attachMessage(m.GenSeed, m.Index, m.Size)
 }
 
-// MessageID is the Message-ID of m, without angle brackets.
-func (m MsgSpec) MessageID() string {
-	if !m.Attach {
-		return fmt.Sprintf("%d.%d.mdsync@test.example", m.GenSeed, m.Index)
-	}
-	return fmt.Sprintf("%d.%d.attach.mdsync@test.example", m.GenSeed, m.Index)
-}
-
 // attachMessage is a multipart/mixed message with a short text part and a
 // base64 attachment of pseudo-random bytes, about size bytes in total.
 func attachMessage(seed int64, i, size int) []byte {

@@ -41,9 +41,6 @@ func StartProxy(upstream string, d time.Duration) (*Proxy, error) {
 	return p, nil
 }
 
-// Addr is the proxy's host:port.
-func (p *Proxy) Addr() string { return p.ln.Addr().String() }
-
 // Port is the proxy's port.
 func (p *Proxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
 

@@ -35,14 +35,6 @@ func (v *view) add(folder, id, flags string) {
 	v.counts[folder]++
 }
 
-func (v *view) total() int {
-	n := 0
-	for _, c := range v.counts {
-		n += c
-	}
-	return n
-}
-
 var flagLetter = map[imap.Flag]byte{
 	imap.FlagDraft: 'D', imap.FlagFlagged: 'F', imap.FlagAnswered: 'R', imap.FlagSeen: 'S', imap.FlagDeleted: 'T',
 }

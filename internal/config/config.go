@@ -745,10 +745,6 @@ func (c *Config) expandPath(p string) (string, error) {
 	return ExpandPathFrom(p, base)
 }
 
-// ExpandPath expands ~ and $VARS and makes the path absolute (relative to
-// the current directory).
-func ExpandPath(p string) (string, error) { return ExpandPathFrom(p, ".") }
-
 // ExpandPathFrom expands ~ and $VARS and makes the path absolute, relative
 // to base.
 func ExpandPathFrom(p, base string) (string, error) {

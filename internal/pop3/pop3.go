@@ -136,12 +136,6 @@ func DialTLS(ctx context.Context, addr string, o Options) (*Client, error) {
 	return newClient(ctx, conn, o)
 }
 
-// NewClient reads the greeting from an established connection (plain or
-// *tls.Conn) and keeps its APOP timestamp, if any. On error conn is closed.
-func NewClient(conn net.Conn, o Options) (*Client, error) {
-	return newClient(context.Background(), conn, o)
-}
-
 func timeoutOf(o Options) time.Duration {
 	if o.Timeout <= 0 {
 		return DefaultTimeout

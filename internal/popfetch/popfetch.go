@@ -725,7 +725,7 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
-		sem  = make(chan struct{}, 8)
+		sem  = make(chan struct{}, maildir.SyncsInFlight)
 		cerr error
 	)
 	for i, m := range batch {

@@ -495,16 +495,10 @@ func (d *Dovecot) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: d.pool, ServerName: d.Host()}
 }
 
-// ConfigPath returns the path of the generated dovecot.conf.
-func (d *Dovecot) ConfigPath() string { return d.conf }
-
 // MailDir returns the root Maildir of user on the server side.
 func (d *Dovecot) MailDir(user string) string {
 	return filepath.Join(d.mailRoot, user, "Maildir")
 }
-
-// MailUID returns the uid and gid that own the server's mail files.
-func (d *Dovecot) MailUID() (uid, gid int) { return d.uid, d.gid }
 
 // AddUser adds user with password pass, or changes the password of an
 // existing user; either is effective for the next login when AddUser
