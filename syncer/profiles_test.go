@@ -5,6 +5,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -21,20 +23,69 @@ type profile struct {
 	name   string
 	prefix string // personal namespace prefix ("" for none)
 	opts   []testserver.Option
+	// proxy, if set, stands between mdsync and the Dovecot
+	proxy *testserver.ProxyRules
+	// localOnly are flag letters the server cannot keep
+	localOnly string
+	// bare: it announces none of CONDSTORE, QRESYNC, MOVE
+	bare bool
 }
+
+var storeForwarded = regexp.MustCompile(`(?i)^(\S+) (UID )?STORE .*\$Forwarded`)
 
 var profiles = []profile{
 	{name: "dovecot"},
 	// Courier-IMAP: "INBOX." with '.', no LIST-STATUS, CONDSTORE, ESEARCH
 	// or MOVE
-	{name: "courier", prefix: "INBOX.", opts: []testserver.Option{
+	{name: "courier", prefix: "INBOX.", bare: true, opts: []testserver.Option{
 		testserver.WithNamespace("INBOX.", "."),
 		testserver.WithConfig("imap_capability = IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT SORT QUOTA IDLE"),
 	}},
 	// Exchange / Microsoft 365: no CONDSTORE, QRESYNC or MOVE
-	{name: "exchange", opts: []testserver.Option{
+	{name: "exchange", bare: true, opts: []testserver.Option{
 		testserver.WithConfig("imap_capability = IMAP4 IMAP4rev1 SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+"),
 	}},
+	// GNU imap4d: PERMANENTFLAGS without $Forwarded or \*, and a STORE of
+	// it answered with BAD
+	{name: "imap4d", localOnly: "P", proxy: &testserver.ProxyRules{
+		ServerLine: func(l string) string {
+			if strings.HasPrefix(l, "* OK [PERMANENTFLAGS ") {
+				return "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)] Flags permitted.\r\n"
+			}
+			return l
+		},
+		ClientLine: func(l string) string {
+			if m := storeForwarded.FindStringSubmatch(l); m != nil {
+				return m[1] + " STORE-REFUSED\r\n" // the server's own BAD, in order
+			}
+			return l
+		},
+	}},
+	// Courier's login hand-over: what comes behind the login is lost
+	{name: "courier-login", prefix: "INBOX.", bare: true, opts: []testserver.Option{
+		testserver.WithNamespace("INBOX.", "."),
+		testserver.WithConfig("imap_capability = IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT SORT QUOTA IDLE"),
+	}, proxy: &testserver.ProxyRules{DropAfterLogin: true}},
+}
+
+// withoutFlag removes a flag letter from every message of a state.
+func withoutFlag(m map[string][]testserver.Msg, letters string) map[string][]testserver.Msg {
+	if letters == "" {
+		return m
+	}
+	out := map[string][]testserver.Msg{}
+	for k, v := range m {
+		var vs []testserver.Msg
+		for _, x := range v {
+			for _, r := range letters {
+				x.Flags = strings.ReplaceAll(x.Flags, string(r), "")
+			}
+			vs = append(vs, x)
+		}
+		sort.Slice(vs, func(i, j int) bool { return vs[i].SHA256+vs[i].Flags < vs[j].SHA256+vs[j].Flags })
+		out[k] = vs
+	}
+	return out
 }
 
 // stripPrefix renames a server state's folders to the local tree's names
@@ -58,6 +109,10 @@ func TestServerProfiles(t *testing.T) {
 	for _, p := range profiles {
 		t.Run(p.name, func(t *testing.T) {
 			e := newEnvWith(t, "", "", p.opts...)
+			if p.proxy != nil {
+				px := testserver.StartIMAPProxy(t, e.d.IMAPAddr(), *p.proxy)
+				e.cfg.IMAP["t"].Port = px.Port
+			}
 			srv := func(name string) string {
 				if name == "INBOX" {
 					return name
@@ -71,7 +126,7 @@ func TestServerProfiles(t *testing.T) {
 			converged := func(when string) map[string][]testserver.Msg {
 				t.Helper()
 				s := stripPrefix(e.server(t), p.prefix)
-				l := e.local(t)
+				l := withoutFlag(e.local(t), p.localOnly)
 				if d := testserver.Diff(s, l); d != "" {
 					t.Fatalf("%s: sides differ:\n%s", when, d)
 				}
@@ -99,14 +154,14 @@ func TestServerProfiles(t *testing.T) {
 			if res.Fetched != 12 || res.Appended != 3 {
 				t.Errorf("first sync: %+v", res)
 			}
-			if p.name != "dovecot" {
+			if p.bare {
 				// the profile took: none of the missing extensions used
 				for _, ext := range []string{"(CONDSTORE)", "CHANGEDSINCE", "UID MOVE"} {
 					if strings.Contains(e.trace.String(), ext) {
 						t.Errorf("%s used on a server without it", ext)
 					}
 				}
-				if p.name == "courier" && strings.Contains(e.trace.String(), "RETURN (STATUS") {
+				if p.prefix != "" && strings.Contains(e.trace.String(), "RETURN (STATUS") {
 					t.Error("LIST-STATUS used on a server without it")
 				}
 			}
@@ -122,6 +177,11 @@ func TestServerProfiles(t *testing.T) {
 			e.d.SetFlags(t, user, srv(archive), 1, imap.StoreFlagsAdd, imap.FlagFlagged)
 			seen := e.seenFiles(t, "INBOX", -1)
 			flagLocally(t, seen[0])
+			if p.localOnly != "" { // forwarded by the reader: the server cannot keep it
+				if err := os.Rename(seen[2], strings.TrimSuffix(seen[2], ":2,S")+":2,PS"); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := os.Remove(seen[1]); err != nil {
 				t.Fatal(err)
 			}
@@ -131,6 +191,12 @@ func TestServerProfiles(t *testing.T) {
 				t.Errorf("changes both ways: %+v", res)
 			}
 			converged("changes both ways")
+
+			if p.localOnly != "" {
+				if got, _ := filepath.Glob(filepath.Join(e.root, "INBOX", "cur", "*:2,PS")); len(got) != 1 {
+					t.Errorf("the local P was lost: %v", got)
+				}
+			}
 
 			// a local move
 			arch, _ := store.Folder("Archive/2023", '/')
@@ -145,7 +211,7 @@ func TestServerProfiles(t *testing.T) {
 			if res.Moved != 1 || res.Appended+res.Fetched != 0 {
 				t.Errorf("local move: %+v", res)
 			}
-			if p.name != "dovecot" && !strings.Contains(e.trace.String(), "UID COPY") {
+			if p.bare && !strings.Contains(e.trace.String(), "UID COPY") {
 				t.Error("the move was not a COPY on a server without MOVE")
 			}
 			converged("local move")

@@ -50,6 +50,12 @@ type account struct {
 
 func newAccount(t *testing.T, d *testserver.Dovecot, user string) *account {
 	t.Helper()
+	return newAccountAt(t, d, user, d.IMAPPort)
+}
+
+// newAccountAt is newAccount through another port (a proxy in front of d).
+func newAccountAt(t *testing.T, d *testserver.Dovecot, user string, port int) *account {
+	t.Helper()
 	d.AddUser(t, user, "pw")
 	dir := t.TempDir()
 	a := &account{d: d, user: user, dir: dir, root: filepath.Join(dir, "mail"), conf: filepath.Join(dir, "config.toml")}
@@ -67,7 +73,7 @@ path = %q
 imap = "t"
 maildir = "t"
 max_delete = "100%%"
-`, filepath.Join(dir, "state"), d.IMAPPort, user, a.root)
+`, filepath.Join(dir, "state"), port, user, a.root)
 	if err := os.WriteFile(a.conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +224,7 @@ func TestFailpointsPrefetch(t *testing.T) {
 }
 
 func TestFailpoints(t *testing.T) {
-	failpointsOn(t, testserver.StartDovecot(t), allSteps)
+	failpointsOn(t, testserver.StartDovecot(t), nil, allSteps)
 }
 
 // TestFailpointsOnProfiles: the steps where servers differ (uploads without
@@ -236,9 +242,14 @@ func TestFailpointsOnProfiles(t *testing.T) {
 		"courier":  "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT SORT QUOTA IDLE",
 	} {
 		t.Run(name, func(t *testing.T) {
-			failpointsOn(t, testserver.StartDovecot(t, testserver.WithConfig("imap_capability = "+caps)), steps)
+			failpointsOn(t, testserver.StartDovecot(t, testserver.WithConfig("imap_capability = "+caps)), nil, steps)
 		})
 	}
+	// Courier's login hand-over (what comes with the login is lost),
+	// through a proxy
+	t.Run("courier-login", func(t *testing.T) {
+		failpointsOn(t, testserver.StartDovecot(t), &testserver.ProxyRules{DropAfterLogin: true}, steps)
+	})
 }
 
 // step is a failpoint and whether it is reached in a first sync.
@@ -249,11 +260,15 @@ type step struct {
 
 // failpointsOn kills a sync at each step and checks that the next run
 // converges with nothing lost or duplicated.
-func failpointsOn(t *testing.T, d *testserver.Dovecot, steps []step) {
+func failpointsOn(t *testing.T, d *testserver.Dovecot, proxy *testserver.ProxyRules, steps []step) {
+	port := d.IMAPPort
+	if proxy != nil {
+		port = testserver.StartIMAPProxy(t, d.IMAPAddr(), *proxy).Port
+	}
 	for i, st := range steps {
 
 		t.Run(st.fp, func(t *testing.T) {
-			a := newAccount(t, d, fmt.Sprintf("u%d", i))
+			a := newAccountAt(t, d, fmt.Sprintf("u%d", i), port)
 			var inbox []string
 			var uids []imap.UID
 			for j := 0; j < 10; j++ {
