@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -31,7 +30,7 @@ type profile struct {
 	bare bool
 }
 
-var storeForwarded = regexp.MustCompile(`(?i)^(\S+) (UID )?STORE .*\$Forwarded`)
+func ptr[T any](v T) *T { return &v }
 
 var profiles = []profile{
 	{name: "dovecot"},
@@ -47,20 +46,7 @@ var profiles = []profile{
 	}},
 	// GNU imap4d: PERMANENTFLAGS without $Forwarded or \*, and a STORE of
 	// it answered with BAD
-	{name: "imap4d", localOnly: "P", proxy: &testserver.ProxyRules{
-		ServerLine: func(l string) string {
-			if strings.HasPrefix(l, "* OK [PERMANENTFLAGS ") {
-				return "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)] Flags permitted.\r\n"
-			}
-			return l
-		},
-		ClientLine: func(l string) string {
-			if m := storeForwarded.FindStringSubmatch(l); m != nil {
-				return m[1] + " STORE-REFUSED\r\n" // the server's own BAD, in order
-			}
-			return l
-		},
-	}},
+	{name: "imap4d", localOnly: "P", proxy: ptr(testserver.IMAP4dRules())},
 	// Courier's login hand-over: what comes behind the login is lost
 	{name: "courier-login", prefix: "INBOX.", bare: true, opts: []testserver.Option{
 		testserver.WithNamespace("INBOX.", "."),

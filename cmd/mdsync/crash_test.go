@@ -250,6 +250,11 @@ func TestFailpointsOnProfiles(t *testing.T) {
 	t.Run("courier-login", func(t *testing.T) {
 		failpointsOn(t, testserver.StartDovecot(t), &testserver.ProxyRules{DropAfterLogin: true}, steps)
 	})
+	// GNU imap4d's PERMANENTFLAGS, through a proxy
+	t.Run("imap4d", func(t *testing.T) {
+		rules := testserver.IMAP4dRules()
+		failpointsOn(t, testserver.StartDovecot(t), &rules, steps)
+	})
 }
 
 // step is a failpoint and whether it is reached in a first sync.

@@ -126,3 +126,26 @@ func (p *IMAPProxy) serve(client, server net.Conn) {
 	server.Close()
 	<-done
 }
+
+var storeForwarded = regexp.MustCompile(`(?i)^(\S+) (UID )?STORE .*\$Forwarded`)
+
+// IMAP4dRules make a Dovecot behind the proxy look like GNU imap4d to its
+// flags: PERMANENTFLAGS without $Forwarded or \*, and a STORE of
+// $Forwarded refused with BAD (by Dovecot itself, in order: the command is
+// turned into one it does not know).
+func IMAP4dRules() ProxyRules {
+	return ProxyRules{
+		ServerLine: func(l string) string {
+			if strings.HasPrefix(l, "* OK [PERMANENTFLAGS ") {
+				return "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)] Flags permitted.\r\n"
+			}
+			return l
+		},
+		ClientLine: func(l string) string {
+			if m := storeForwarded.FindStringSubmatch(l); m != nil {
+				return m[1] + " STORE-REFUSED\r\n"
+			}
+			return l
+		},
+	}
+}
