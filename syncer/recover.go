@@ -15,7 +15,7 @@ import (
 //     message is planned again.
 //   - append, move: forget; the uploaded or moved copy, if it landed, is
 //     new on the server while the local file is unpaired, and content
-//     matching (Message-ID + size) links them instead of uploading again.
+//     matching (matchContent) links them instead of uploading again.
 //   - store, set-flags, expunge, delete-local: forget; planning again from
 //     both sides converges (a flag already set on both sides is agreed, a
 //     message gone on both sides is forgotten).
