@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -104,5 +105,33 @@ func TestUnmapped(t *testing.T) {
 	}
 	if un, _ := s.Unmapped('/'); len(un) != 0 {
 		t.Errorf("unmapped with '/': %v", un)
+	}
+}
+
+// TestHasFolder: a tree with a folder, however deep, has one; an empty
+// root, or one holding only other files and directories, has none.
+func TestHasFolder(t *testing.T) {
+	for _, o := range []Options{{Layout: Verbatim}, {Layout: MaildirPP}, {Layout: Flat}} {
+		s, err := OpenWith(t.TempDir(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.HasFolder() {
+			t.Errorf("%v: an empty root has a folder", o.Layout)
+		}
+		os.MkdirAll(filepath.Join(s.Root(), "notes", "x"), 0o700)
+		if s.HasFolder() {
+			t.Errorf("%v: a plain directory taken for a folder", o.Layout)
+		}
+		name := "INBOX"
+		if o.Layout == Verbatim {
+			name = "Archive/2023/Q1"
+		}
+		if _, err := s.CreateFolder(name, '/'); err != nil {
+			t.Fatal(err)
+		}
+		if !s.HasFolder() {
+			t.Errorf("%v: %s not found", o.Layout, name)
+		}
 	}
 }

@@ -208,6 +208,33 @@ func (s *Store) Unmapped(delim rune) ([]string, error) {
 	return un, err
 }
 
+// HasFolder reports whether any Maildir folder is below the root (or is
+// the root, in the Maildir++ layout), stopping at the first: whether a tree
+// is there at all, without listing it.
+func (s *Store) HasFolder() bool {
+	if isMaildir(s.root) && s.layout == MaildirPP {
+		return true
+	}
+	var walk func(dir string, depth int) bool
+	walk = func(dir string, depth int) bool {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return false
+		}
+		for _, e := range ents {
+			if !e.IsDir() || e.Name() == "cur" || e.Name() == "new" || e.Name() == "tmp" {
+				continue
+			}
+			p := filepath.Join(dir, e.Name())
+			if isMaildir(p) || (s.layout == Verbatim && depth < 16 && walk(p, depth+1)) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(s.root, 0)
+}
+
 // List is Folders and Unmapped in one walk.
 func (s *Store) List(delim rune) (names, unmapped []string, err error) { return s.folders(delim) }
 

@@ -24,12 +24,12 @@ type FolderListing struct {
 // List lists the folders of both sides of a channel. It changes nothing.
 func List(ctx context.Context, o Options) ([]FolderListing, error) {
 	a := o.Account
-	c, err := imapconn.Dial(ctx, imapconn.Options{Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User,
-		Password: o.Password, Auth: a.Auth, Token: o.Token, Timeout: a.TimeoutDur, Debug: o.Debug})
+	pool := &connPool{o: o, max: 1}
+	c, err := pool.dial(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer pool.closeAll()
 	nsCmd := askNamespace(c, a.Prefix)
 	remote, err := listFolders(c, nil)
 	if err == nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mdsync/mdsync/internal/config"
 	"io"
 	"os"
 	"os/exec"
@@ -295,27 +296,8 @@ path = %s
 imap = "demo"
 maildir = "demo"
 folders = ["*"]
-`, tomlString(filepath.Join(filepath.Dir(path), "state")), port, s.User, passwordEnv, tomlString(root))
+`, config.Quote(filepath.Join(filepath.Dir(path), "state")), port, s.User, passwordEnv, config.Quote(root))
 	return os.WriteFile(path, []byte(conf), 0o600)
-}
-
-// tomlString quotes s as a TOML basic string.
-func tomlString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, "\\u%04X", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 func short(s string) string {

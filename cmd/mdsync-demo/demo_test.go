@@ -134,15 +134,3 @@ func TestDemoRefusesForeignDir(t *testing.T) {
 		t.Errorf("missing binary: exit %d, stderr %q", res.Code, errw.String())
 	}
 }
-
-func TestTOMLString(t *testing.T) {
-	for in, want := range map[string]string{
-		`/tmp/a b/Entwürfe`: `"/tmp/a b/Entwürfe"`,
-		`/x"y\z`:            `"/x\"y\\z"`,
-		"a\tb":              `"a\u0009b"`,
-	} {
-		if got := tomlString(in); got != want {
-			t.Errorf("tomlString(%q) = %s, want %s", in, got, want)
-		}
-	}
-}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -54,7 +55,9 @@ func TestManPage(t *testing.T) {
 			inCommands = false
 		case inCommands:
 			name := strings.TrimSuffix(strings.Fields(l)[0], ",")
-			if name != "help" && !strings.Contains(page, name) {
+			// an entry of COMMANDS: the name at the start of an indented line
+			entry := regexp.MustCompile(`(?m)^ {7}` + regexp.QuoteMeta(name) + `\b`)
+			if name != "help" && !entry.MatchString(page) {
 				t.Errorf("the man page does not describe the %s command", name)
 			}
 		}

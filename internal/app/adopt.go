@@ -99,7 +99,7 @@ func serverDelim(ctx context.Context, cfg *config.Config, a *config.IMAP) (rune,
 	if err != nil {
 		return 0, err
 	}
-	conn, err := imapconn.Dial(ctx, imapconn.Options{Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: pw, Auth: a.Auth, Token: token, Timeout: a.TimeoutDur})
+	conn, err := imapconn.Dial(ctx, imapOptions(a, pw, token))
 	if err != nil {
 		return 0, err
 	}

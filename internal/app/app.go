@@ -334,39 +334,14 @@ func wantsJSON(args []string) bool {
 
 // didYouMeanCommand suggests the command closest to a mistyped one.
 func didYouMeanCommand(name string, cmds []*cli.Command) string {
-	best, bestD := "", 3
+	var names []string
 	for _, c := range cmds {
-		for _, n := range c.Names() {
-			if d := editDistance(name, n); d < bestD {
-				best, bestD = n, d
-			}
-		}
+		names = append(names, c.Names()...)
 	}
-	if best == "" {
-		return ""
+	if best := config.Closest(name, names); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
 	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-// editDistance is the Levenshtein distance of two short words.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // lineageString returns a flag's value from the innermost context that set

@@ -100,7 +100,7 @@ func checkIMAP(ctx context.Context, cfg *config.Config, a *config.IMAP) (checkRe
 		r.Detail = err.Error()
 		return r, sf
 	}
-	conn, err := imapconn.Dial(ctx, imapconn.Options{Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: pw, Auth: a.Auth, Token: token, Timeout: a.TimeoutDur})
+	conn, err := imapconn.Dial(ctx, imapOptions(a, pw, token))
 	if err != nil {
 		r.Detail, r.temp = err.Error(), classify(err)
 		return r, sf

@@ -42,11 +42,7 @@ func checkRoot(cfg *config.Config, m *config.Maildir, target string, known int) 
 	if err != nil {
 		return err
 	}
-	names, err := store.Folders('/')
-	if err != nil {
-		return fmt.Errorf("maildir.%s: %w", m.Name, err)
-	}
-	if len(names) == 0 {
+	if !store.HasFolder() { // stops at the first folder: no listing twice per run
 		return fmt.Errorf("%w: maildir.%s: %s holds no Maildir folder, but the state holds %d messages synced there; %s", errRootGone, m.Name, m.Path, known, fix)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mdsync/mdsync/internal/config"
+	"github.com/mdsync/mdsync/internal/imapconn"
 	"github.com/mdsync/mdsync/internal/oauth"
 	"github.com/mdsync/mdsync/internal/transport"
 )
@@ -61,6 +62,11 @@ func credentials(cfg *config.Config, key string, s *config.Server) (string, toke
 		return "", nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return pw, nil, nil
+}
+
+// imapOptions are the connection settings of an IMAP account.
+func imapOptions(a *config.IMAP, pw string, token tokenFunc) imapconn.Options {
+	return imapconn.Options{Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: pw, Auth: a.Auth, Token: token, Timeout: a.TimeoutDur}
 }
 
 // loginName is what `mdsync login` takes for an account key: its name, or

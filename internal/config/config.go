@@ -606,16 +606,42 @@ func (c *Config) validate() error {
 }
 
 func didYouMean(v string, cands []string) string {
+	if best := Closest(v, cands); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// Closest returns the candidate a mistyped v most likely meant (at most
+// two edits away), or "".
+func Closest(v string, cands []string) string {
 	best, bestD := "", 3
 	for _, c := range cands {
 		if d := levenshtein(v, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
-	if best == "" {
-		return ""
+	return best
+}
+
+// Quote writes s as a TOML basic string: quotes and backslashes escaped,
+// control characters as \u escapes.
+func Quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04X", r)
+		default:
+			b.WriteRune(r)
+		}
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	b.WriteByte('"')
+	return b.String()
 }
 
 func (c *Config) validateServer(sec string, s *Server, tlsPort, plainPort int) error {

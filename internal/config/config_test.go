@@ -233,3 +233,16 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("the example defines %d channels, %d imap accounts, %d maildirs", len(c.Channel), len(c.IMAP), len(c.Maildir))
 	}
 }
+
+// TestQuote: TOML basic strings that read back as what was quoted.
+func TestQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		`/tmp/a b/Entwürfe`: `"/tmp/a b/Entwürfe"`,
+		`/x"y\z`:            `"/x\"y\\z"`,
+		"a\tb":              `"a\u0009b"`,
+	} {
+		if got := Quote(in); got != want {
+			t.Errorf("Quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"fmt"
+	"github.com/mdsync/mdsync/internal/config"
 
 	"strings"
 )
@@ -75,23 +76,4 @@ func Render(c Config, from, stateDir string) []byte {
 	return []byte(b.String())
 }
 
-// quote writes a TOML basic string: quotes and backslashes escaped,
-// control characters as \u escapes (invalid UTF-8 becomes U+FFFD, which
-// TOML cannot hold otherwise).
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, "\\u%04X", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
+var quote = config.Quote

@@ -4,6 +4,7 @@
 package testserver
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -247,7 +248,7 @@ func StartDovecot(t testing.TB, opts ...Option) *Dovecot {
 			break
 		}
 		d.stop()
-		if !strings.Contains(d.logTail(), "Address already in use") {
+		if !strings.Contains(d.logTail(), "Address already in use") && !strings.Contains(lastErr.Error(), "Address already in use") {
 			break
 		}
 		_ = os.Truncate(d.logPath, 0)
@@ -323,6 +324,9 @@ func (c configParams) render() string {
 	p("base_dir = %s/run", c.Dir)
 	p("state_dir = %s/state", c.Dir)
 	p("instance_name = dovecot-test-%s", filepath.Base(c.Dir))
+	// the greeting names the instance, so that start can tell its ports
+	// from another instance's that took one of them first
+	p("login_greeting = mdsync test %s ready", filepath.Base(c.Dir))
 	p("log_path = %s/dovecot.log", c.Dir)
 	p("info_log_path = %s/dovecot.log", c.Dir)
 	p("debug_log_path = %s/dovecot.log", c.Dir)
@@ -414,7 +418,17 @@ func (d *Dovecot) start() error {
 			}
 			c, err := net.DialTimeout("tcp", addr, time.Second)
 			if err == nil {
+				ours := d.isOurs(c, port)
 				c.Close()
+				if !ours {
+					// another instance took the port first; this one
+					// fails to bind it (the log says so) and exits
+					select {
+					case <-d.done:
+					case <-time.After(10 * time.Second):
+					}
+					return fmt.Errorf("port %d: Address already in use (another instance)", port)
+				}
 				break
 			}
 			if time.Now().After(deadline) {
@@ -424,6 +438,17 @@ func (d *Dovecot) start() error {
 		}
 	}
 	return nil
+}
+
+// isOurs tells whether the server answering on c is this instance: its
+// greeting (plain ports) or its certificate (TLS ports) is this one's.
+func (d *Dovecot) isOurs(c net.Conn, port int) bool {
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if port == d.IMAPSPort || port == d.POP3SPort {
+		return tls.Client(c, d.TLSConfig()).Handshake() == nil
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && strings.Contains(line, "mdsync test "+filepath.Base(d.dir)+" ready")
 }
 
 // stop sends SIGTERM to the master and waits for it to exit. This takes

@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -12,21 +13,7 @@ var connSeq atomic.Int64
 
 // NextConnTag returns the trace tag of a new IMAP connection: [c1], [c2]...
 func NextConnTag() string {
-	return "[c" + itoa(connSeq.Add(1)) + "] "
-}
-
-func itoa(n int64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return string(b[i:])
+	return "[c" + strconv.FormatInt(connSeq.Add(1), 10) + "] "
 }
 
 // Tagged writes every line of a protocol trace with tag in front, so that
