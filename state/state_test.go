@@ -102,21 +102,34 @@ func TestJournalAndPOP(t *testing.T) {
 	ctx := context.Background()
 	d := open(t)
 	tx, _ := d.Begin(ctx)
-	e := &Entry{FolderID: 1, Op: "fetch", UID: 4, Key: "k"}
+	e := &Entry{Owner: ChannelOwner("work"), FolderID: 1, Op: JournalFetch, UID: 4, Key: "k"}
 	if err := tx.AddJournal(e); err != nil {
 		t.Fatal(err)
+	}
+	pe := &Entry{Owner: POPOwner("isp"), Op: JournalPOPDeliver, Key: "k2", Arg: "u2"}
+	if err := tx.AddJournal(pe); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.AddJournal(&Entry{Op: JournalFetch}); err == nil {
+		t.Fatal("an entry without owner was accepted")
 	}
 	now := time.Unix(1700000000, 0)
 	tx.POPRecord("isp", UIDL{UIDL: "u1", FirstSeen: now, DeliveredKey: "k1"})
 	tx.Commit()
-	j, _ := d.Journal(ctx, 0)
-	if len(j) != 1 || j[0].Op != "fetch" || j[0].UID != 4 {
-		t.Fatalf("journal = %+v", j)
+	j, _ := d.Journal(ctx, ChannelOwner("work"))
+	if len(j) != 1 || j[0].Op != JournalFetch || j[0].UID != 4 {
+		t.Fatalf("channel journal = %+v", j)
+	}
+	if j, _ := d.Journal(ctx, POPOwner("isp")); len(j) != 1 || j[0].Arg != "u2" || j[0].Key != "k2" {
+		t.Fatalf("pop journal = %+v", j)
+	}
+	if j, _ := d.Journal(ctx, ChannelOwner("isp")); len(j) != 0 {
+		t.Fatalf("another owner's journal = %+v", j)
 	}
 	tx, _ = d.Begin(ctx)
 	tx.DoneJournal(e.ID)
 	tx.Commit()
-	if j, _ := d.Journal(ctx, 0); len(j) != 0 {
+	if j, _ := d.Journal(ctx, ChannelOwner("work")); len(j) != 0 {
 		t.Fatalf("journal after done = %+v", j)
 	}
 	seen, _ := d.POPSeen(ctx, "isp")
@@ -303,5 +316,46 @@ func TestCheckpoint(t *testing.T) {
 	ps, err := d.PairsBrief(ctx, f.ID)
 	if err != nil || len(ps) != 2000 {
 		t.Fatalf("%d pairs after the checkpoint, err %v", len(ps), err)
+	}
+}
+
+// A journal written before owners existed is given them by the migration:
+// channel entries by their folder, POP entries by the account in arg.
+func TestJournalOwnerMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := raw.Exec(migrations[i]); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	for _, q := range []string{
+		`PRAGMA user_version = 5`,
+		`INSERT INTO folder(id, channel, name) VALUES(7, 'work', 'INBOX')`,
+		`INSERT INTO journal(folder_id, op, uid, key, arg, created_at) VALUES(7, 'fetch', 3, 'k1', '', 1)`,
+		`INSERT INTO journal(folder_id, op, uid, key, arg, created_at) VALUES(7, 'move', 4, 'k2', 'Archive' || char(0) || 'k9', 1)`,
+		`INSERT INTO journal(folder_id, op, uid, key, arg, created_at) VALUES(0, 'pop-deliver', 0, 'k3', 'isp' || char(0) || 'uidl-1', 1)`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+	d, err := OpenFile(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ch, err := d.Journal(ctx, ChannelOwner("work"))
+	if err != nil || len(ch) != 2 || ch[0].Op != JournalFetch || ch[0].FolderID != 7 || ch[1].Op != JournalMove || ch[1].Arg != "" {
+		t.Fatalf("channel entries = %+v, %v", ch, err)
+	}
+	pop, err := d.Journal(ctx, POPOwner("isp"))
+	if err != nil || len(pop) != 1 || pop[0].Arg != "uidl-1" || pop[0].Key != "k3" {
+		t.Fatalf("pop entries = %+v, %v", pop, err)
 	}
 }

@@ -397,6 +397,17 @@ func probeLocal(w *work, groups ...[]Action) (map[string]maildir.Message, bool) 
 // their own batches (with the keys they will deliver under).
 var journaled = []Op{OpDeleteLocal, OpExpunge, OpMove, OpStoreFlags, OpSetLocalFlags, OpAppend}
 
+// journalOps is how each side effect of a plan is written in the journal.
+var journalOps = map[Op]state.JournalOp{
+	OpFetch:         state.JournalFetch,
+	OpAppend:        state.JournalAppend,
+	OpMove:          state.JournalMove,
+	OpStoreFlags:    state.JournalStoreFlags,
+	OpSetLocalFlags: state.JournalSetLocalFlags,
+	OpExpunge:       state.JournalExpunge,
+	OpDeleteLocal:   state.JournalDeleteLocal,
+}
+
 // begin commits, in one transaction, the state-only actions and the intent
 // of every side effect to come.
 func (a *applier) begin(groups map[Op][]Action) error {
@@ -439,7 +450,7 @@ func (a *applier) beginIn(tx *state.Tx, groups map[Op][]Action) (int, error) {
 		}
 		groups[OpFetch][i].Key = k
 		act := groups[OpFetch][i]
-		e := &state.Entry{FolderID: a.w.st.ID, Op: string(OpFetch), UID: act.UID, Key: k}
+		e := &state.Entry{Owner: state.ChannelOwner(a.o.Name), FolderID: a.w.st.ID, Op: state.JournalFetch, UID: act.UID, Key: k}
 		if err := tx.AddJournal(e); err != nil {
 			return 0, err
 		}
@@ -447,10 +458,7 @@ func (a *applier) beginIn(tx *state.Tx, groups map[Op][]Action) (int, error) {
 	}
 	for _, op := range journaled {
 		for _, act := range groups[op] {
-			e := &state.Entry{FolderID: a.w.st.ID, Op: string(op), UID: act.UID, Key: act.Key}
-			if op == OpMove {
-				e.Arg = act.DstFolder + "\x00" + act.DstKey
-			}
+			e := &state.Entry{Owner: state.ChannelOwner(a.o.Name), FolderID: a.w.st.ID, Op: journalOps[op], UID: act.UID, Key: act.Key}
 			if err := tx.AddJournal(e); err != nil {
 				return 0, err
 			}
@@ -599,17 +607,14 @@ func (a *applier) tx(fn func(tx *state.Tx) error) error {
 
 // journal commits the intent of a batch of actions; the returned ids are
 // marked done by the transaction that records the outcome.
-func (a *applier) journal(op string, acts []Action, arg func(Action) string) ([]int64, error) {
+func (a *applier) journal(op Op, acts []Action) ([]int64, error) {
 	if err := a.ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s: not started: %w", op, err) // interrupted
 	}
 	ids := make([]int64, len(acts))
 	err := a.tx(func(tx *state.Tx) error {
 		for i, act := range acts {
-			e := &state.Entry{FolderID: a.w.st.ID, Op: op, UID: act.UID, Key: act.Key}
-			if arg != nil {
-				e.Arg = arg(act)
-			}
+			e := &state.Entry{Owner: state.ChannelOwner(a.o.Name), FolderID: a.w.st.ID, Op: journalOps[op], UID: act.UID, Key: act.Key}
 			if err := tx.AddJournal(e); err != nil {
 				return err
 			}
@@ -1116,7 +1121,7 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 			acts[i].Key = k
 		}
 		var err error
-		if ids, err = a.journal("fetch", acts, nil); err != nil {
+		if ids, err = a.journal(OpFetch, acts); err != nil {
 			return err
 		}
 	}

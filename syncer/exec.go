@@ -369,7 +369,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	condstore := c0.Caps.Has(imap.CapCondStore)
 	lookd := looks()
 	// what earlier runs left unfinished, read once for all folders
-	entries, err := o.DB.Journal(ctx, 0)
+	entries, err := o.DB.Journal(ctx, state.ChannelOwner(o.Name))
 	if err != nil {
 		return res, err
 	}

@@ -32,7 +32,7 @@ func recoverFolder(ctx context.Context, o Options, w *work, journal []state.Entr
 	linked := 0
 	ids := make([]int64, 0, len(journal))
 	for _, e := range journal {
-		if e.Op == "fetch" {
+		if e.Op == state.JournalFetch {
 			m, found, err := find(e.Key)
 			if err != nil {
 				return fmt.Errorf("recover %q: %w", w.name, err)
@@ -70,7 +70,7 @@ func fetchedFinder(w *work, journal []state.Entry) (func(key string) (maildir.Me
 	}
 	n := 0
 	for _, e := range journal {
-		if e.Op == "fetch" {
+		if e.Op == state.JournalFetch {
 			n++
 		}
 	}

@@ -45,14 +45,14 @@ func recoverySetup(tb testing.TB, n int) (Options, *work, []state.Entry) {
 				tb.Fatal(err)
 			}
 		}
-		if err := tx.AddJournal(&state.Entry{FolderID: st.ID, Op: "fetch", UID: uint32(i + 1), Key: key}); err != nil {
+		if err := tx.AddJournal(&state.Entry{Owner: state.ChannelOwner("t"), FolderID: st.ID, Op: state.JournalFetch, UID: uint32(i + 1), Key: key}); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
 	}
-	journal, err := db.Journal(ctx, st.ID)
+	journal, err := db.Journal(ctx, state.ChannelOwner("t"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestRecoverFolder(t *testing.T) {
 				t.Errorf("n=%d: pair %+v", n, p)
 			}
 		}
-		if left, _ := o.DB.Journal(context.Background(), w.st.ID); len(left) != 0 {
+		if left, _ := o.DB.Journal(context.Background(), state.ChannelOwner("t")); len(left) != 0 {
 			t.Errorf("n=%d: %d journal entries left", n, len(left))
 		}
 		want := fmt.Sprintf("INBOX: finished %d actions an earlier run left open (%d downloaded messages kept)", 2*n, n)

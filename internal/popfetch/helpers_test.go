@@ -106,7 +106,7 @@ func (e *env) seen(t testing.TB) map[string]state.UIDL {
 
 func (e *env) journal(t testing.TB) []state.Entry {
 	t.Helper()
-	j, err := e.db.Journal(context.Background(), 0)
+	j, err := e.db.Journal(context.Background(), state.POPOwner("acct"))
 	if err != nil {
 		t.Fatal(err)
 	}

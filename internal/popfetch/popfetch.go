@@ -56,11 +56,6 @@ import (
 	"github.com/mdsync/mdsync/state"
 )
 
-// JournalOp is the journal operation of a POP delivery. Entry.Key is the
-// Maildir key the message is delivered under, Entry.Arg is
-// account + "\x00" + UIDL.
-const JournalOp = "pop-deliver"
-
 // Batch limits: intents are journaled, and UIDLs recorded, per batch (one
 // directory fsync and two commits per batch instead of per message). Tests
 // change batchMessages.
@@ -347,15 +342,11 @@ func (f *Fetcher) Run(ctx context.Context) (Result, error) {
 // updated with the UIDLs it records (in a dry run, only in memory).
 func (f *Fetcher) recover(ctx context.Context, folder *maildir.Folder, seen map[string]state.UIDL, res *Result) error {
 	acct := f.account()
-	all, err := f.DB.Journal(ctx, 0)
+	// the account's own entries: a POP delivery journals its UIDL in Arg
+	// and the key it delivers under in Key
+	pending, err := f.DB.Journal(ctx, state.POPOwner(acct))
 	if err != nil {
 		return err
-	}
-	var pending []state.Entry
-	for _, e := range all {
-		if e.Op == JournalOp && strings.HasPrefix(e.Arg, acct+"\x00") {
-			pending = append(pending, e)
-		}
 	}
 	if len(pending) == 0 {
 		return nil
@@ -390,7 +381,7 @@ func (f *Fetcher) recover(ctx context.Context, folder *maildir.Folder, seen map[
 	now := f.now()
 	recorded, forgotten := 0, 0
 	for _, e := range pending {
-		uidl := strings.TrimPrefix(e.Arg, acct+"\x00")
+		uidl := e.Arg
 		found, err := exists(e.Key)
 		if err != nil {
 			return err
@@ -705,7 +696,7 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 			tx.Rollback()
 			return nil, err
 		}
-		e := &state.Entry{Op: JournalOp, Key: keys[i], Arg: acct + "\x00" + m.uidl}
+		e := &state.Entry{Owner: state.POPOwner(acct), Op: state.JournalPOPDeliver, Key: keys[i], Arg: m.uidl}
 		if err := tx.AddJournal(e); err != nil {
 			tx.Rollback()
 			return nil, err
