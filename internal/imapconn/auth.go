@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 
+	"github.com/mdsync/mdsync/internal/mailnet"
 	"github.com/mdsync/mdsync/internal/xoauth2"
 )
 
@@ -99,7 +100,7 @@ func saslClient(mech string, o Options, token string) (sasl.Client, []byte) {
 // authenticate logs in with mech. pipeline, if set, runs once the command
 // is on its way (written), before its answer: commands it sends share the
 // login's round trip, as they do with LOGIN.
-func authenticate(ctx context.Context, c *imapclient.Client, dc *deadlineConn, redact *redactor, mech string, o Options, token string, pipeline func(*imapclient.Client)) error {
+func authenticate(ctx context.Context, c *imapclient.Client, dc *mailnet.DeadlineConn, redact *mailnet.Redactor, mech string, o Options, token string, pipeline func(*imapclient.Client)) error {
 	if mech == AuthLogin {
 		cmd := c.Login(o.User, o.Password)
 		if pipeline != nil {
@@ -109,12 +110,12 @@ func authenticate(ctx context.Context, c *imapclient.Client, dc *deadlineConn, r
 	}
 	sc, ir := saslClient(mech, o, token)
 	if redact != nil {
-		redact.add(token, base64.StdEncoding.EncodeToString(ir))
+		redact.Add(token, base64.StdEncoding.EncodeToString(ir))
 	}
 	if pipeline == nil {
 		return c.Authenticate(sc)
 	}
-	written := dc.notifyWrite()
+	written := dc.NotifyWrite()
 	done := make(chan error, 1)
 	go func() { done <- c.Authenticate(sc) }()
 	select {

@@ -101,7 +101,7 @@ type MsgUID struct {
 	UID string // unique-id, stable across sessions
 }
 
-// Client is a POP3 connection. Create it with Dial, DialTLS or NewClient.
+// Client is a POP3 connection. Create it with Dial or DialTLS.
 type Client struct {
 	raw       net.Conn // the TCP connection; closed on cancel/failure
 	conn      net.Conn // raw, or the *tls.Conn on top of it
@@ -373,8 +373,8 @@ func (c *Client) Capa(ctx context.Context) (map[string][]string, error) {
 	return caps, nil
 }
 
-// IsTLS reports whether the connection is encrypted (DialTLS, a *tls.Conn
-// given to NewClient, or after StartTLS).
+// IsTLS reports whether the connection is encrypted (DialTLS, or after
+// StartTLS).
 func (c *Client) IsTLS() bool {
 	_, ok := c.conn.(*tls.Conn)
 	return ok
