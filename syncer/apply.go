@@ -711,7 +711,7 @@ func (a *applier) stateOnly(tx *state.Tx, acts []Action) (int, error) {
 		if err := tx.DeleteAllPairs(a.w.st.ID); err != nil {
 			return 0, err
 		}
-		a.res.note("%s: UIDVALIDITY changed (%d -> %d): messages re-matched by content", a.w.name, a.w.st.UIDValidity, a.w.sel.UIDValidity)
+		a.res.notice("%s: UIDVALIDITY changed (%d -> %d): messages re-matched by content", a.w.name, a.w.st.UIDValidity, a.w.sel.UIDValidity)
 	}
 	for _, act := range acts {
 		var err error

@@ -2,9 +2,9 @@ package syncer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"os"
@@ -18,39 +18,10 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/imapconn"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
-
-// Options configure one run of a channel.
-type Options struct {
-	Name     string
-	Channel  *config.Channel
-	Account  *config.IMAP
-	Password string
-	// Token returns an OAuth2 access token (nil: a password account).
-	Token       func(ctx context.Context, refresh bool) (string, error)
-	Store       *maildir.Store
-	DB          *state.DB
-	DryRun      bool
-	ForceDelete map[string]bool
-	Log         func(format string, args ...any) // progress lines (nil: silent)
-	Debug       io.Writer                        // protocol trace, credentials redacted (nil: none)
-	// Trace receives timing events (nil: none), for MDSYNC_TIMING.
-	Trace func(format string, args ...any)
-	// Progress, if set, counts the work as it goes (a progress display).
-	Progress *Progress
-
-	ns namespace // set by Run: channel folder names <-> server names
-}
-
-func (o Options) tracef(format string, args ...any) {
-	if o.Trace != nil {
-		o.Trace(format, args...)
-	}
-}
 
 // Result counts what a run did.
 type Result struct {
@@ -65,7 +36,7 @@ type Result struct {
 	Moved        int      `json:"moved"`
 	Linked       int      `json:"linked"`
 	Created      int      `json:"folders_created"`
-	Notes        []string `json:"notes,omitempty"`
+	Notes        []Note   `json:"notes,omitempty"`
 	Errors       []string `json:"errors,omitempty"`
 
 	// PairsLoaded counts the pairs read from the state: a run where only
@@ -99,8 +70,28 @@ func (r *Result) add(f func(r *Result)) {
 	r.mu.Unlock()
 }
 
+// Note is something a run says besides its counts.
+type Note struct {
+	Text string
+	// Notice: worth saying without -v (something the user may not expect:
+	// a folder deleted, downloaded again or renamed, messages re-matched,
+	// an earlier run's work finished).
+	Notice bool
+}
+
+func (n Note) String() string { return n.Text }
+
+// MarshalJSON writes a note as its text.
+func (n Note) MarshalJSON() ([]byte, error) { return json.Marshal(n.Text) }
+
+// note adds a detail, said with -v.
 func (r *Result) note(format string, args ...any) {
-	r.add(func(r *Result) { r.Notes = append(r.Notes, fmt.Sprintf(format, args...)) })
+	r.add(func(r *Result) { r.Notes = append(r.Notes, Note{Text: fmt.Sprintf(format, args...)}) })
+}
+
+// notice adds a note said without -v.
+func (r *Result) notice(format string, args ...any) {
+	r.add(func(r *Result) { r.Notes = append(r.Notes, Note{Text: fmt.Sprintf(format, args...), Notice: true}) })
 }
 
 // ErrFolders is returned (wrapped) when some folders failed and others ran.
@@ -180,9 +171,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	if o.Debug != nil { // several connections write their traces
-		o.Debug = &lockedWriter{w: o.Debug}
-	}
 	pool := newPool(o)
 	defer pool.closeAll()
 	stFolders, err := o.DB.Folders(ctx, o.Name)
@@ -200,7 +188,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var ahead <-chan listResult
 	var nsAhead *imapclient.NamespaceCommand
 	dialStart := time.Now()
-	capsKey := "imap." + o.Account.Name
+	capsKey := o.Server.Key
 	known, _ := o.DB.ServerCaps(ctx, capsKey)
 	c0, err := pool.dial(ctx, func(c *imapclient.Client, preLogin imap.CapSet) {
 		// only where the greeting announced LIST-STATUS, or the login
@@ -210,7 +198,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		learned := hasCap(known, imap.CapListStatus) && !hasCap(known, noPipeline)
 		if preLogin.Has(imap.CapListStatus) || preLogin.Has(imap.CapIMAP4rev2) || learned {
 			ahead = startList(c)
-			if o.Account.Prefix == nil && (preLogin.Has(imap.CapNamespace) || hasCap(known, imap.CapNamespace)) {
+			if o.Server.Prefix == nil && (preLogin.Has(imap.CapNamespace) || hasCap(known, imap.CapNamespace)) {
 				nsAhead = c.Namespace() // answered with the LIST
 			}
 		}
@@ -241,7 +229,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	tr("dialed")
 	nsCmd := nsAhead
 	if nsCmd == nil {
-		nsCmd = askNamespace(c0, o.Account.Prefix)
+		nsCmd = askNamespace(c0, o.Server.Prefix)
 	}
 	remote, err := listFolders(c0, ahead)
 	tr("listed")
@@ -250,7 +238,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		_ = o.DB.SaveServerCaps(context.WithoutCancel(ctx), capsKey, capsString(c0.Caps)+" "+string(noPipeline))
 	}
 	if err == nil {
-		o.ns, err = personalNamespace(nsCmd, o.Account.Prefix)
+		o.ns, err = personalNamespace(nsCmd, o.Server.Prefix)
 	}
 	if err != nil {
 		pool.put(c0, err)
@@ -282,18 +270,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	rstat := map[string]*imap.StatusData{}
 	for _, f := range remote {
-		if MatchFolder(o.Channel.Folders, f.Name, delim) {
+		if MatchFolder(o.Folders, f.Name, delim) {
 			side(f.Name).Remote = true
 			rstat[f.Name] = f.Status
 		}
 	}
 	for _, n := range localNames {
-		if MatchFolder(o.Channel.Folders, n, delim) {
+		if MatchFolder(o.Folders, n, delim) {
 			side(n).Local = true
 		}
 	}
 	for n, f := range stFolders {
-		if MatchFolder(o.Channel.Folders, n, delim) && f.SyncedAt > 0 {
+		if MatchFolder(o.Folders, n, delim) && f.SyncedAt > 0 {
 			side(n).InState = true
 		}
 	}
@@ -302,9 +290,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		all = append(all, *s)
 	}
 	if len(all) == 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("folders = %q matches no folder on the server or in the maildir: nothing is synced", o.Channel.Folders))
+		res.notice("folders = %q matches no folder on the server or in the maildir: nothing is synced", o.Folders)
 	}
 	all = followRenames(ctx, o, all, stFolders, rstat, delim, res)
+	if o.Only != nil {
+		kept := all[:0]
+		for _, s := range all {
+			if o.only(s.Name) {
+				kept = append(kept, s)
+			}
+		}
+		all = kept
+	}
 	if look := MUTF7Lookalikes(all, delim); len(look) > 0 {
 		kept := all[:0]
 		for _, s := range all {
@@ -324,12 +321,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
-	for _, d := range PlanFolders(all, o.Channel.Create, o.Channel.Remove) {
+	for _, d := range PlanFolders(all, o.Create, o.Remove) {
 		if d.Action.Op != "" {
 			res.FolderOps = append(res.FolderOps, d.Action)
 			switch d.Action.Op {
 			case OpSkipFolder:
-				res.Notes = append(res.Notes, d.Action.Reason)
+				res.Notes = append(res.Notes, Note{Text: d.Action.Reason, Notice: d.Notice})
 			case OpRemoveLocal, OpRemoveRemote:
 				if o.DryRun {
 					break
@@ -337,7 +334,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				if err := removeFolder(ctx, c0, o, d.Action, stFolders[d.Name], rstat[d.Name], delim); err != nil {
 					res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", d.Name, err))
 				} else {
-					res.Notes = append(res.Notes, d.Action.Reason+": done")
+					res.notice("%s: done", d.Action.Reason)
 				}
 			}
 		}
@@ -351,7 +348,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		st := stFolders[d.Name]
 		if d.Redownload && st != nil {
-			res.Notes = append(res.Notes, d.Action.Reason)
+			res.notice("%s", d.Action.Reason)
 			if !o.DryRun {
 				if err := forgetFolder(ctx, o.DB, st); err != nil {
 					res.Errors = append(res.Errors, fmt.Sprintf("%s: forget the removed folder's state: %v", d.Name, err))
@@ -431,7 +428,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		roles[w] = [2]bool{src, dst}
 		anySrc, anyDst = anySrc || src, anyDst || dst
 	}
-	policy := Policy{Expunge: o.Channel.Expunge, MaxDeletePercent: o.Channel.MaxDeletePercent, MaxDeleteCount: o.Channel.MaxDeleteCount, ForceDelete: o.ForceDelete}
+	policy := o.Policy
+	policy.ForceDelete = o.ForceDelete
 	byName := map[string]*work{}
 	for _, w := range works {
 		byName[w.name] = w
@@ -651,7 +649,7 @@ type connPool struct {
 }
 
 func newPool(o Options) *connPool {
-	p := &connPool{o: o, max: o.Account.MaxConnections}
+	p := &connPool{o: o, max: o.Server.MaxConnections}
 	p.warmed = sync.NewCond(&p.mu)
 	return p
 }
@@ -715,12 +713,7 @@ func (p *connPool) get(ctx context.Context) (*imapconn.Conn, error) {
 
 // dial opens a new connection; pipeline sends commands along with LOGIN.
 func (p *connPool) dial(ctx context.Context, pipeline func(*imapclient.Client, imap.CapSet)) (*imapconn.Conn, error) {
-	a := p.o.Account
-	c, err := imapconn.Dial(ctx, imapconn.Options{
-		Host: a.Host, Port: a.Port, TLS: a.TLS, CAFile: a.CAFile, User: a.User, Password: p.o.Password,
-		Auth: a.Auth, Token: p.o.Token,
-		Timeout: a.TimeoutDur, Debug: p.o.Debug, Pipeline: pipeline,
-	})
+	c, err := p.o.Server.Dial(ctx, pipeline)
 	if err != nil {
 		return nil, err
 	}
@@ -1165,7 +1158,7 @@ func startLooks(ctx context.Context, o Options, folders map[string]*state.Folder
 	// server (on the same machine, when it is near) needs a core for them.
 	sem := make(chan struct{}, 1)
 	for name, st := range folders {
-		if st.SyncedAt == 0 || !MatchFolder(o.Channel.Folders, name, '/') {
+		if st.SyncedAt == 0 || !MatchFolder(o.Folders, name, '/') {
 			continue
 		}
 		lf, err := o.Store.Folder(name, '/')
@@ -1779,10 +1772,10 @@ func followRenames(ctx context.Context, o Options, all []FolderSides, stFolders 
 		done[old], done[nw] = true, true
 		if o.DryRun {
 			// planned as it will be once renamed: not at all this run
-			res.Notes = append(res.Notes, fmt.Sprintf("%q was renamed to %q on the server: would be renamed locally", old, nw))
+			res.notice("%q was renamed to %q on the server: would be renamed locally", old, nw)
 			continue
 		}
-		res.Notes = append(res.Notes, fmt.Sprintf("%q was renamed to %q on the server: renamed locally", old, nw))
+		res.notice("%q was renamed to %q on the server: renamed locally", old, nw)
 		st.Name = nw
 		stFolders[nw] = st
 		delete(stFolders, old)
@@ -1842,16 +1835,4 @@ func (w *work) anyToServer(acts []Action) bool {
 		}
 	}
 	return false
-}
-
-// lockedWriter serialises writes from several goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

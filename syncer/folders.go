@@ -28,6 +28,9 @@ type FolderDecision struct {
 	// its state is forgotten and it is created and filled again.
 	Redownload bool
 	Action     Action // folder-level action worth reporting (create, skip, remove), if any
+	// Notice: the folder was deleted on one side; what happens to it is
+	// said even without -v.
+	Notice bool
 }
 
 // PlanFolders pairs the folders of both sides. A folder missing on one side
@@ -35,9 +38,14 @@ type FolderDecision struct {
 // then deleted on one side is deleted on the other when the remove policy
 // says so; otherwise a folder removed locally is downloaded again (create
 // policy permitting), and one deleted on the server is kept locally.
-func PlanFolders(fs []FolderSides, create, remove string) []FolderDecision {
+func PlanFolders(fs []FolderSides, create, remove Sides) []FolderDecision {
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
-	has := func(policy, side string) bool { return policy == "both" || policy == side }
+	has := func(policy Sides, side string) bool {
+		if side == "imap" {
+			return policy.Server()
+		}
+		return policy.Local()
+	}
 	var out []FolderDecision
 	for _, f := range fs {
 		d := FolderDecision{Name: f.Name}
@@ -60,6 +68,7 @@ func PlanFolders(fs []FolderSides, create, remove string) []FolderDecision {
 				act(OpSkipFolder, fmt.Sprintf("%q exists only locally; create = %q keeps it there", f.Name, create))
 			}
 		case f.Remote: // in state, gone locally
+			d.Notice = true
 			switch {
 			case has(remove, "imap"):
 				act(OpRemoveRemote, fmt.Sprintf("%q was deleted locally: delete it on the server", f.Name))
@@ -74,6 +83,7 @@ func PlanFolders(fs []FolderSides, create, remove string) []FolderDecision {
 				act(OpSkipFolder, fmt.Sprintf("%q was deleted locally; kept on the server (set remove = \"imap\" to delete it there)", f.Name))
 			}
 		case f.Local: // in state, gone on the server
+			d.Notice = true
 			if has(remove, "maildir") {
 				act(OpRemoveLocal, fmt.Sprintf("%q was deleted on the server: delete it locally", f.Name))
 			} else {
@@ -200,7 +210,7 @@ func reportUnmapped(o Options, rels []string, delim rune, res *Result) {
 		if n > 0 {
 			res.Errors = append(res.Errors, fmt.Sprintf("%s (it holds %d messages)", msg, n))
 		} else {
-			res.Notes = append(res.Notes, msg)
+			res.note("%s", msg)
 		}
 	}
 }

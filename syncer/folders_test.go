@@ -42,13 +42,13 @@ func TestPlanFolders(t *testing.T) {
 		{Name: "gone-both", InState: true},
 	}
 	cases := []struct {
-		create, remove string
+		create, remove Sides
 		want           string
 	}{
-		{"both", "none", "[both sync] [gone-local sync create-local redownload] [gone-remote skip-folder] [new-local sync create-remote] [new-remote sync create-local]"},
-		{"maildir", "none", "[both sync] [gone-local sync create-local redownload] [gone-remote skip-folder] [new-local skip-folder] [new-remote sync create-local]"},
-		{"none", "both", "[both sync] [gone-local remove-remote] [gone-remote remove-local] [new-local skip-folder] [new-remote skip-folder]"},
-		{"imap", "maildir", "[both sync] [gone-local skip-folder] [gone-remote remove-local] [new-local sync create-remote] [new-remote skip-folder]"},
+		{SidesBoth, SidesNone, "[both sync] [gone-local sync create-local redownload] [gone-remote skip-folder] [new-local sync create-remote] [new-remote sync create-local]"},
+		{SidesLocal, SidesNone, "[both sync] [gone-local sync create-local redownload] [gone-remote skip-folder] [new-local skip-folder] [new-remote sync create-local]"},
+		{SidesNone, SidesBoth, "[both sync] [gone-local remove-remote] [gone-remote remove-local] [new-local skip-folder] [new-remote skip-folder]"},
+		{SidesServer, SidesLocal, "[both sync] [gone-local skip-folder] [gone-remote remove-local] [new-local sync create-remote] [new-remote skip-folder]"},
 	}
 	for _, c := range cases {
 		var got []string

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdsync/mdsync/internal/app"
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/imapfake"
 	"github.com/mdsync/mdsync/maildir"
@@ -59,7 +60,8 @@ func (e *fakeEnv) run(t *testing.T) (*syncer.Result, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	o := syncer.Options{Name: "t", Channel: e.cfg.Channel["t"], Account: e.cfg.IMAP["t"], Password: "secret", Store: e.store(t), DB: e.db}
+	o := app.ChannelOptions(e.cfg, "t", "secret", nil, nil)
+	o.Store, o.DB = e.store(t), e.db
 	res, err := syncer.Run(ctx, o)
 	if ctx.Err() != nil {
 		t.Fatalf("sync hung until the safety net: %v", err)

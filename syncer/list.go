@@ -23,17 +23,16 @@ type FolderListing struct {
 
 // List lists the folders of both sides of a channel. It changes nothing.
 func List(ctx context.Context, o Options) ([]FolderListing, error) {
-	a := o.Account
 	pool := &connPool{o: o, max: 1}
 	c, err := pool.dial(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer pool.closeAll()
-	nsCmd := askNamespace(c, a.Prefix)
+	nsCmd := askNamespace(c, o.Server.Prefix)
 	remote, err := listFolders(c, nil)
 	if err == nil {
-		o.ns, err = personalNamespace(nsCmd, a.Prefix)
+		o.ns, err = personalNamespace(nsCmd, o.Server.Prefix)
 	}
 	if err != nil {
 		return nil, imapconn.Classify(err)
@@ -51,7 +50,7 @@ func List(ctx context.Context, o Options) ([]FolderListing, error) {
 		if r := byName[n]; r != nil {
 			return r
 		}
-		r := &FolderListing{Name: n, Server: -1, Local: -1, Selected: MatchFolder(o.Channel.Folders, n, delim)}
+		r := &FolderListing{Name: n, Server: -1, Local: -1, Selected: MatchFolder(o.Folders, n, delim)}
 		byName[n] = r
 		return r
 	}

@@ -136,7 +136,7 @@ type FolderInput struct {
 
 // Policy holds the per-channel settings the planner obeys.
 type Policy struct {
-	Expunge          string // both | imap | maildir | none
+	Expunge          Sides // where a deletion on the other side is applied
 	MaxDeletePercent int
 	MaxDeleteCount   int // used when >= 0
 	ForceDelete      map[string]bool
@@ -241,8 +241,8 @@ func diff(from, to string) (add, remove string) {
 	return
 }
 
-func propagatesLocalDeletes(p Policy) bool  { return p.Expunge == "both" || p.Expunge == "imap" }
-func propagatesRemoteDeletes(p Policy) bool { return p.Expunge == "both" || p.Expunge == "maildir" }
+func propagatesLocalDeletes(p Policy) bool  { return p.Expunge.Server() }
+func propagatesRemoteDeletes(p Policy) bool { return p.Expunge.Local() }
 
 // PlanFolder plans one folder on its own (no cross-folder moves).
 func PlanFolder(in FolderInput, p Policy) FolderPlan {

@@ -10,7 +10,7 @@ import (
 	"github.com/mdsync/mdsync/state"
 )
 
-var defPolicy = Policy{Expunge: "both", MaxDeletePercent: 50, MaxDeleteCount: -1}
+var defPolicy = Policy{Expunge: SidesBoth, MaxDeletePercent: 50, MaxDeleteCount: -1}
 
 func TestMerge(t *testing.T) {
 	cases := []struct{ base, local, remote, want string }{
@@ -102,7 +102,7 @@ func TestPlanTable(t *testing.T) {
 		{"gone on both", func() FolderInput { in := both(nil, nil); delete(in.Local, "a"); delete(in.RemoteUIDs, 1); return in }(), defPolicy,
 			"INBOX: forget   uid 1 / a (gone on both sides)\n"},
 		{"expunge=maildir keeps server copy", func() FolderInput { in := both(nil, nil); delete(in.Local, "a"); return in }(),
-			Policy{Expunge: "maildir", MaxDeleteCount: -1, MaxDeletePercent: 50},
+			Policy{Expunge: SidesLocal, MaxDeleteCount: -1, MaxDeletePercent: 50},
 			"INBOX: keep     uid 1 /  (deleted locally; expunge policy keeps it on the server)\n"},
 		{"tombstone stays quiet", FolderInput{Name: "INBOX", Pairs: pairs(state.Pair{UID: 1, Key: "", Flags: ""}),
 			Local: map[string]Local{}, RemoteUIDs: map[uint32]bool{1: true}}, defPolicy, ""},
@@ -292,7 +292,7 @@ func (w *world) sync(t *testing.T) {
 			delete(byID, m.id)
 		}
 	}
-	fp := PlanFolder(in, Policy{Expunge: "both", MaxDeleteCount: -1, MaxDeletePercent: 100})
+	fp := PlanFolder(in, Policy{Expunge: SidesBoth, MaxDeleteCount: -1, MaxDeletePercent: 100})
 	for _, a := range fp.Actions {
 		switch a.Op {
 		case OpFetch:
@@ -424,7 +424,7 @@ func TestPlanLocalOnlyFlags(t *testing.T) {
 			in := FolderInput{Name: "INBOX", Pairs: []state.Pair{{UID: 1, Key: "k", Flags: tc.base}},
 				Local: map[string]Local{"k": {Key: "k", Flags: tc.l}}, RemoteUIDs: map[uint32]bool{1: true},
 				RemoteFlags: map[uint32]string{1: tc.r}, LocalOnly: "P"}
-			fp := PlanFolder(in, Policy{Expunge: "both", MaxDeletePercent: 100, MaxDeleteCount: -1})
+			fp := PlanFolder(in, Policy{Expunge: SidesBoth, MaxDeletePercent: 100, MaxDeleteCount: -1})
 			var add, local string
 			for _, a := range fp.Actions {
 				switch a.Op {

@@ -52,7 +52,7 @@ func recoverFolder(ctx context.Context, o Options, w *work, journal []state.Entr
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("recover %q: %w", w.name, err)
 	}
-	res.note("%s: finished %d actions an earlier run left open (%d downloaded messages kept)", w.name, len(journal), linked)
+	res.notice("%s: finished %d actions an earlier run left open (%d downloaded messages kept)", w.name, len(journal), linked)
 	return nil
 }
 

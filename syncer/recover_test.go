@@ -85,7 +85,7 @@ func TestRecoverFolder(t *testing.T) {
 			t.Errorf("n=%d: %d journal entries left", n, len(left))
 		}
 		want := fmt.Sprintf("INBOX: finished %d actions an earlier run left open (%d downloaded messages kept)", 2*n, n)
-		if len(res.Notes) != 1 || res.Notes[0] != want {
+		if len(res.Notes) != 1 || res.Notes[0].Text != want || !res.Notes[0].Notice {
 			t.Errorf("n=%d: notes %q, want %q", n, res.Notes, want)
 		}
 	}

@@ -205,7 +205,7 @@ func TestServerRenameFollowed(t *testing.T) {
 	if res.Fetched != 0 || res.Appended != 0 || res.DeletedLocal != 0 || res.Expunged != 0 {
 		t.Errorf("after the rename: %+v", res)
 	}
-	if !strings.Contains(strings.Join(res.Notes, "\n"), `"Projects" was renamed to "Archive/Projects 2025" on the server: renamed locally`) {
+	if !strings.Contains(fmt.Sprint(res.Notes), `"Projects" was renamed to "Archive/Projects 2025" on the server: renamed locally`) {
 		t.Errorf("notes %q", res.Notes)
 	}
 	for _, gone := range []string{"Projects"} {

@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mdsync/mdsync/internal/app"
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/testserver"
 	"github.com/mdsync/mdsync/maildir"
@@ -93,7 +94,8 @@ func (e *env) run(t *testing.T, mod func(o *syncer.Options)) (*syncer.Result, er
 		t.Fatal(err)
 	}
 	e.trace.Reset()
-	o := syncer.Options{Name: "t", Channel: e.cfg.Channel["t"], Account: e.cfg.IMAP["t"], Password: pass, Store: store, DB: e.db, Debug: &e.trace}
+	o := app.ChannelOptions(e.cfg, "t", pass, nil, &e.trace)
+	o.Store, o.DB = store, e.db
 	if mod != nil {
 		mod(&o)
 	}
@@ -370,7 +372,7 @@ func TestUIDValidityChange(t *testing.T) {
 	}
 	found := false
 	for _, n := range res.Notes {
-		found = found || strings.Contains(n, "UIDVALIDITY changed")
+		found = found || strings.Contains(n.Text, "UIDVALIDITY changed") && n.Notice
 	}
 	if !found {
 		t.Errorf("the run did not say what it did: %v", res.Notes)
@@ -522,7 +524,9 @@ func TestPlainIMAP4rev1Server(t *testing.T) {
 	store, _ := maildir.Open(root, maildir.Verbatim)
 	run := func() *syncer.Result {
 		t.Helper()
-		res, err := syncer.Run(context.Background(), syncer.Options{Name: "t", Channel: cfg.Channel["t"], Account: cfg.IMAP["t"], Password: pass, Store: store, DB: db})
+		o := app.ChannelOptions(cfg, "t", pass, nil, nil)
+		o.Store, o.DB = store, db
+		res, err := syncer.Run(context.Background(), o)
 		if err != nil {
 			t.Fatalf("sync: %v", err)
 		}
@@ -605,7 +609,7 @@ func TestFolderDeletionPolicies(t *testing.T) {
 				t.Fatal(err)
 			}
 			res := e.mustRun(t)
-			notes := strings.Join(res.Notes, "\n")
+			notes := fmt.Sprintln(res.Notes)
 			_, localErr := os.Stat(filepath.Join(e.root, "GoneOnServer", "cur"))
 			serverHas := false
 			for _, f := range e.d.Folders(t, user) {

@@ -421,6 +421,8 @@ type targetResult struct {
 	Error  string         `json:"error,omitempty"`
 	Counts map[string]int `json:"counts"`
 	Notes  []string       `json:"notes,omitempty"`
+	// notices are the notes said without -v
+	notices []string
 	Plan   []planFolder   `json:"plan,omitempty"`
 	// Arrived: the messages downloaded (with --json, and for hooks)
 	Arrived []arrival `json:"arrived,omitempty"`
@@ -660,10 +662,12 @@ func printResults(e *env, results []targetResult) {
 		} else if e.verbose > 0 && r.OK {
 			e.infof("%s %s: no changes", r.Kind, r.Name)
 		}
-		for _, n := range r.Notes {
-			if e.verbose > 0 || strings.Contains(n, "deleted") || strings.Contains(n, "downloaded again") || strings.Contains(n, "matches no folder") || strings.Contains(n, "renamed locally") || strings.Contains(n, "UIDVALIDITY") || strings.Contains(n, "left open") {
-				e.infof("  %s", n)
-			}
+		shown := r.notices
+		if e.verbose > 0 {
+			shown = r.Notes
+		}
+		for _, n := range shown {
+			e.infof("  %s", n)
 		}
 	}
 }
@@ -711,15 +715,19 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 		return fail(err)
 	}
 	e.verbosef("channel %s: syncing %s@%s with %s", name, acct.User, acct.Addr(), store.Root())
-	res, err := syncer.Run(ctx, syncer.Options{
-		Name: name, Channel: ch, Account: acct, Password: pw, Token: token, Store: store, DB: db,
-		DryRun: e.dryRun, ForceDelete: force, Debug: debugW, Trace: e.trace, Progress: prog,
-		Log: func(format string, args ...any) { e.verbosef(format, args...) },
-	})
+	o := ChannelOptions(cfg, name, pw, token, debugW)
+	o.Store, o.DB, o.DryRun, o.ForceDelete, o.Trace, o.Progress = store, db, e.dryRun, force, e.trace, prog
+	o.Log = func(format string, args ...any) { e.verbosef(format, args...) }
+	res, err := syncer.Run(ctx, o)
 	if res != nil {
 		b, _ := json.Marshal(res)
 		r.Counts = intCounts(b)
-		r.Notes = res.Notes
+		for _, n := range res.Notes {
+			r.Notes = append(r.Notes, n.Text)
+			if n.Notice {
+				r.notices = append(r.notices, n.Text)
+			}
+		}
 		for _, a := range res.Arrived {
 			r.landed = append(r.landed, arrival{Folder: a.Folder, Path: a.Path})
 		}

@@ -42,7 +42,9 @@ func runList(ctx context.Context, e *env, c *cli.Context) error {
 			if serr != nil {
 				err = serr
 			} else {
-				all[name], err = syncer.List(ctx, syncer.Options{Name: name, Channel: ch, Account: acct, Password: pw, Token: token, Store: st, DB: db})
+				o := ChannelOptions(cfg, name, pw, token, nil)
+				o.Store, o.DB = st, db
+				all[name], err = syncer.List(ctx, o)
 			}
 		}
 		if err != nil {
