@@ -1,0 +1,96 @@
+package syncer
+
+import (
+	"fmt"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// sendNext sends the SELECT of the folder this connection serves next,
+// right behind this folder's last command, so that it costs no round trip
+// of its own. Only when this folder's plan sends nothing more once its
+// flag STOREs and UID EXPUNGE are out (nothing else may reach the server
+// after another folder's SELECT), and the next folder will select. The
+// next folder still checks UIDVALIDITY before it changes anything.
+func (a *applier) sendNext(step Op) {
+	nx := a.w.next
+	if step != a.lastOp || (step == OpFetch && !a.lastBatch) || nx == nil || nx.preSel != nil || nx.preAsk != nil {
+		return
+	}
+	condstore := a.c.Caps.Has(imap.CapCondStore)
+	if nx.plan == nil {
+		// not gathered yet: its SELECT and flag changes
+		if nx.gathered || !pipelinable(nx, condstore) {
+			return
+		}
+		ask := askRemote(a.c, a.o, nx, condstore, false)
+		nx.preAsk, nx.preConn = &ask, a.c
+		a.sentNext = true
+		return
+	}
+	if nx.plan.Blocked != "" || !needsServer(nx) {
+		return
+	}
+	nx.preSel = a.c.Select(a.o.ns.toServer(nx.name), &imap.SelectOptions{CondStore: condstore})
+	nx.preConn = a.c
+	a.sentNext = true
+}
+
+// reselect takes the connection back from the next folder's SELECT sent
+// ahead, for more commands of this folder (a fetch to try again): that
+// SELECT is waited for and forgotten (the next folder selects again).
+func (a *applier) reselect() error {
+	if !a.sentNext {
+		return nil
+	}
+	a.sentNext = false
+	if nx := a.w.next; nx != nil && nx.preSel != nil {
+		nx.preSel.Wait() // the connection's mailbox is nx's after it
+		nx.preSel, nx.preConn = nil, nil
+	}
+	if nx := a.w.next; nx != nil && nx.preAsk != nil {
+		nx.preAsk.sel.Wait()
+		if nx.preAsk.ahead != nil {
+			nx.preAsk.ahead.Close()
+		}
+		nx.preAsk, nx.preConn = nil, nil
+	}
+	return a.selected(nil)
+}
+
+func (a *applier) selectRW() error {
+	pre := a.w.preSel
+	if a.w.preConn != a.c {
+		pre = nil
+	}
+	a.w.preSel, a.w.preConn = nil, nil
+	if mb := a.c.Mailbox(); pre == nil && mb != nil && mb.Name == a.w.name && (a.w.sel != nil || a.w.execSel != nil) {
+		return nil
+	}
+	return a.selected(pre)
+}
+
+// selected waits for pre (a SELECT of the folder sent ahead), or selects
+// the folder now, and checks that UIDVALIDITY is still the plan's.
+func (a *applier) selected(pre *imapclient.SelectCommand) error {
+	if pre == nil {
+		pre = a.c.Select(a.o.ns.toServer(a.w.name), &imap.SelectOptions{CondStore: a.c.Caps.Has(imap.CapCondStore)})
+	}
+	sel, err := pre.Wait()
+	if err != nil {
+		return fmt.Errorf("select %q: %w", a.w.name, err)
+	}
+	want := a.w.st.UIDValidity
+	if a.w.sel != nil {
+		want = a.w.sel.UIDValidity
+	}
+	if want != 0 && sel.UIDValidity != want {
+		return fmt.Errorf("select %q: UIDVALIDITY changed during the run; the next run will re-match the folder", a.w.name)
+	}
+	// Not w.sel: the folder's numbers to save are those the plan was made
+	// from (LIST-STATUS when the plan needed no gather); a change someone
+	// made since then must still look like a change next run.
+	a.w.execSel = sel
+	return nil
+}
