@@ -1,7 +1,7 @@
 // Package imapfake is a scripted fake IMAP4rev1 server for tests. It speaks
 // just enough IMAP for mdsync's sync engine (greeting, CAPABILITY, LOGIN,
 // LIST with or without RETURN (STATUS), STATUS, SELECT/EXAMINE, CREATE,
-// UID FETCH, UID SEARCH, NOOP, LOGOUT) over a small in-memory model of
+// UID FETCH, UID SEARCH, IDLE, NOOP, LOGOUT) over a small in-memory model of
 // mailboxes, and it can be told to misbehave: spell mailbox names in hostile
 // ways, cut a literal short, send a garbage line, drop the connection or stop
 // answering, at a chosen command and message.
@@ -118,6 +118,7 @@ type Server struct {
 	ln     net.Listener
 	conns  map[net.Conn]bool
 	wg     sync.WaitGroup
+	idle   idleState // sessions in IDLE (idle.go)
 }
 
 // Start starts a server that the test's cleanup stops.
@@ -524,6 +525,8 @@ func (ss *session) handle(line []byte) error {
 		s.mu.Unlock()
 		ss.printf("* SEARCH %s\r\n", strings.Join(uids, " "))
 		return ok("SEARCH done")
+	case "IDLE":
+		return ss.idle(tag)
 	case "UID FETCH":
 		if ss.sel == nil {
 			return no("no mailbox selected")
