@@ -795,9 +795,13 @@ func runPOP(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name 
 	if err != nil {
 		return fail(err)
 	}
-	f := &popfetch.Fetcher{Name: name, Cfg: p, Password: pw, Token: token, Store: store, DB: db, DryRun: e.dryRun, Debug: debugW,
-		Log: func(format string, args ...any) { e.verbosef(format, args...) }}
-	res, err := f.Run(ctx)
+	o, err := popOptions(name, p, pw, token)
+	if err != nil {
+		return fail(err)
+	}
+	o.Store, o.DB, o.DryRun, o.Debug = store, db, e.dryRun, debugW
+	o.Log = func(format string, args ...any) { e.verbosef(format, args...) }
+	res, err := popfetch.New(o).Run(ctx)
 	r.Counts = map[string]int{"fetched": res.Fetched, "deleted": res.Deleted, "skipped_too_big": res.Skipped, "pruned": res.Pruned, "remaining": res.Remaining}
 	for _, path := range res.Arrived {
 		r.landed = append(r.landed, arrival{Folder: p.Folder, Path: path})

@@ -165,7 +165,12 @@ func checkPOP(ctx context.Context, cfg *config.Config, p *config.POP) checkResul
 		r.Detail = err.Error()
 		return r
 	}
-	f := &popfetch.Fetcher{Name: p.Name, Cfg: p, Password: pw, Token: token}
+	o, err := popOptions(p.Name, p, pw, token)
+	if err != nil {
+		r.Detail = err.Error()
+		return r
+	}
+	f := popfetch.New(o)
 	c, err := f.Dial(ctx)
 	if err != nil {
 		r.Detail, r.temp = err.Error(), classify(err)
@@ -177,6 +182,6 @@ func checkPOP(ctx context.Context, cfg *config.Config, p *config.POP) checkResul
 		r.Detail = err.Error()
 		return r
 	}
-	r.OK, r.Detail = true, fmt.Sprintf("logged in as %s at %s, tls %s, auth %s; %d messages, %d bytes", p.User, p.Addr(), p.TLS, f.Mechanism, n, size)
+	r.OK, r.Detail = true, fmt.Sprintf("logged in as %s at %s, tls %s, auth %s; %d messages, %d bytes", p.User, p.Addr(), p.TLS, f.Mechanism(), n, size)
 	return r
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/imapconn"
+	"github.com/mdsync/mdsync/internal/mailnet"
 	"github.com/mdsync/mdsync/internal/oauth"
-	"github.com/mdsync/mdsync/internal/transport"
 )
 
 // tokenFunc is how a connection asks for an OAuth2 access token; refresh
@@ -48,11 +48,11 @@ func credentials(cfg *config.Config, key string, s *config.Server) (string, toke
 			switch {
 			case errors.Is(err, oauth.ErrNeedLogin):
 				// not temporary: nothing changes until the user signs in
-				return "", fmt.Errorf("%w: %s: the OAuth2 sign-in is missing, revoked or expired; run: mdsync login %s", transport.ErrAuth, key, loginName(key))
+				return "", fmt.Errorf("%w: %s: the OAuth2 sign-in is missing, revoked or expired; run: mdsync login %s", mailnet.ErrAuth, key, loginName(key))
 			case err != nil && oauth.Temporary(err):
-				return "", fmt.Errorf("%w: %s: %w", transport.ErrTemporary, key, err)
+				return "", fmt.Errorf("%w: %s: %w", mailnet.ErrTemporary, key, err)
 			case err != nil:
-				return "", fmt.Errorf("%w: %s: %w", transport.ErrAuth, key, err)
+				return "", fmt.Errorf("%w: %s: %w", mailnet.ErrAuth, key, err)
 			}
 			return tok, nil
 		}, nil

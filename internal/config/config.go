@@ -22,6 +22,8 @@ import (
 	"time"
 
 	toml "github.com/pelletier/go-toml/v2"
+
+	"github.com/mdsync/mdsync/internal/mailnet"
 )
 
 // Config is a whole validated configuration.
@@ -667,7 +669,7 @@ func (c *Config) validateServer(sec string, s *Server, tlsPort, plainPort int) e
 	if s.Port < 1 || s.Port > 65535 {
 		return c.errAt(sec+".port", "port %d out of range", s.Port)
 	}
-	if s.TLS == "none" && !s.AllowPlaintext && !IsLoopback(s.Host) {
+	if s.TLS == "none" && !mailnet.PlaintextAllowed(s.Host, s.AllowPlaintext) {
 		return c.errAt(sec+".tls", "tls = \"none\" toward %s would send the password in clear text; use tls = \"implicit\" or \"starttls\", or set allow_plaintext = true", s.Host)
 	}
 	n := 0
@@ -748,15 +750,6 @@ func (c *Config) validateOAuth2(sec string, o *OAuth2) error {
 		return c.errAt(key, "oauth2: Google does not allow Gmail scopes in the device flow; use flow = \"loopback\"")
 	}
 	return nil
-}
-
-// IsLoopback reports whether host names this machine.
-func IsLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // expandPath is ExpandPath for a path of the config: a relative path is

@@ -26,9 +26,9 @@ func TestChildFetch(t *testing.T) {
 	}
 	port, _ := strconv.Atoi(os.Getenv("POPFETCH_PORT"))
 	e := newEnv(t, os.Getenv("POPFETCH_DIR"), port)
-	e.cfg.User = os.Getenv("POPFETCH_USER")
+	e.opts.User = os.Getenv("POPFETCH_USER")
 	if os.Getenv("POPFETCH_DELETE") == "after-fetch" {
-		e.cfg.Delete, e.cfg.DeleteAfter = "after-fetch", 0
+		e.opts.Delete = DeletePolicy{Enabled: true}
 	}
 	if n, err := strconv.Atoi(os.Getenv("POPFETCH_BATCH")); err == nil && n > 0 {
 		batchMessages = n
@@ -142,7 +142,7 @@ func TestCrashFailpoints(t *testing.T) {
 				t.Fatalf("clean run exited %d", code)
 			}
 			e := newEnv(t, ch.dir, d.POP3Port)
-			e.cfg.User = user
+			e.opts.User = user
 			e.checkExactly(t, msgs)
 			if j := e.journal(t); len(j) != 0 {
 				t.Errorf("journal left: %+v", j)
@@ -217,7 +217,7 @@ func TestCrashRandomKill(t *testing.T) {
 		t.Fatalf("clean run exited %d", code)
 	}
 	e := newEnv(t, ch.dir, d.POP3Port)
-	e.cfg.User = user
+	e.opts.User = user
 	e.checkExactly(t, msgs)
 	if len(e.journal(t)) != 0 || len(e.seen(t)) != n {
 		t.Errorf("journal %d entries, %d UIDLs recorded", len(e.journal(t)), len(e.seen(t)))

@@ -10,7 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mdsync/mdsync/internal/testserver"
-	"github.com/mdsync/mdsync/internal/transport"
+	"github.com/mdsync/mdsync/internal/mailnet"
 )
 
 const dovePass = "secret"
@@ -24,21 +24,21 @@ func genMsgs(seed int64, from, n, size int) [][]byte {
 }
 
 // doveEnv is a local side pointed at user on d, over the given transport.
-func doveEnv(t *testing.T, d *testserver.Dovecot, user, tlsMode string) *env {
+func doveEnv(t *testing.T, d *testserver.Dovecot, user string, tlsMode mailnet.TLSMode) *env {
 	t.Helper()
 	d.AddUser(t, user, dovePass)
 	e := newEnv(t, "", d.POP3Port)
-	e.cfg.User = user
-	e.cfg.TLS = tlsMode
-	if tlsMode == "implicit" {
-		e.cfg.Port = d.POP3SPort
+	e.opts.User = user
+	e.opts.TLS = tlsMode
+	if tlsMode == mailnet.TLSImplicit {
+		e.opts.Port = d.POP3SPort
 	}
-	if tlsMode != "none" {
+	if tlsMode != mailnet.TLSNone {
 		ca := filepath.Join(e.dir, "ca.pem")
 		if err := os.WriteFile(ca, d.CACertPEM(), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		e.cfg.CAFile = ca
+		e.opts.CAFile = ca
 	}
 	return e
 }
@@ -53,9 +53,9 @@ func serverCount(t *testing.T, d *testserver.Dovecot, user string) int {
 // 5 new ones are fetched as 5, delete = never leaves all on the server.
 func TestDovecotFetch(t *testing.T) {
 	d := testserver.StartDovecot(t)
-	for i, mode := range []string{"none", "implicit", "starttls"} {
-		t.Run(mode, func(t *testing.T) {
-			user := "fetch" + mode
+	for i, mode := range []mailnet.TLSMode{mailnet.TLSNone, mailnet.TLSImplicit, mailnet.TLSStartTLS} {
+		t.Run(mode.String(), func(t *testing.T) {
+			user := "fetch" + mode.String()
 			e := doveEnv(t, d, user, mode)
 			seed := int64(100 + i)
 			msgs := genMsgs(seed, 0, 100, 3000)
@@ -82,9 +82,9 @@ func TestDovecotFetch(t *testing.T) {
 		})
 	}
 	t.Run("untrusted-cert", func(t *testing.T) {
-		e := doveEnv(t, d, "nocert", "implicit")
-		e.cfg.CAFile = ""
-		if _, err := e.run(t, dovePass); !errors.Is(err, transport.ErrTLS) {
+		e := doveEnv(t, d, "nocert", mailnet.TLSImplicit)
+		e.opts.CAFile = ""
+		if _, err := e.run(t, dovePass); !errors.Is(err, mailnet.ErrTLS) {
 			t.Fatalf("self-signed certificate without ca_file: %v, want ErrTLS", err)
 		}
 	})
@@ -97,8 +97,8 @@ func TestDovecotDelete(t *testing.T) {
 	d := testserver.StartDovecot(t)
 
 	t.Run("after-fetch", func(t *testing.T) {
-		e := doveEnv(t, d, "afterfetch", "none")
-		e.cfg.Delete, e.cfg.DeleteAfter = "after-fetch", 0
+		e := doveEnv(t, d, "afterfetch", mailnet.TLSNone)
+		e.opts.Delete = DeletePolicy{Enabled: true}
 		msgs := genMsgs(7, 0, 20, 1500)
 		d.BulkLoad(t, "afterfetch", "INBOX", msgs)
 		res := e.mustRun(t, dovePass)
@@ -109,7 +109,7 @@ func TestDovecotDelete(t *testing.T) {
 			t.Errorf("server holds %d after after-fetch", n)
 		}
 		for u, s := range e.seen(t) {
-			if s.Status != "deleted" {
+			if Status(s.Status) != Deleted {
 				t.Errorf("uidl %s status %q", u, s.Status)
 			}
 		}
@@ -121,13 +121,13 @@ func TestDovecotDelete(t *testing.T) {
 	})
 
 	t.Run("after-14d", func(t *testing.T) {
-		e := doveEnv(t, d, "after14", "none")
-		e.cfg.Delete, e.cfg.DeleteAfter = "after:14d", 14*24*time.Hour
+		e := doveEnv(t, d, "after14", mailnet.TLSNone)
+		e.opts.Delete = DeletePolicy{Enabled: true, After: 14 * 24 * time.Hour}
 		t0 := time.Now().Truncate(time.Second)
 		at := func(days int) *Fetcher {
-			f := e.fetcher(dovePass)
-			f.Now = func() time.Time { return t0.Add(time.Duration(days) * 24 * time.Hour) }
-			return f
+			o := e.options(dovePass)
+			o.Now = func() time.Time { return t0.Add(time.Duration(days) * 24 * time.Hour) }
+			return New(o)
 		}
 		old := genMsgs(8, 0, 10, 1500)
 		d.BulkLoad(t, "after14", "INBOX", old)
@@ -158,7 +158,7 @@ func TestDovecotDelete(t *testing.T) {
 	})
 
 	t.Run("prune-vanished", func(t *testing.T) {
-		e := doveEnv(t, d, "prune", "none")
+		e := doveEnv(t, d, "prune", mailnet.TLSNone)
 		msgs := genMsgs(9, 0, 10, 1500)
 		d.BulkLoad(t, "prune", "INBOX", msgs)
 		e.mustRun(t, dovePass)

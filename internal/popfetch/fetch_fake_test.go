@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/mdsync/mdsync/internal/testserver"
-	"github.com/mdsync/mdsync/internal/transport"
+	"github.com/mdsync/mdsync/internal/mailnet"
 )
 
 func fakeMsgs(seed int64, n, size int) []fakeMsg {
@@ -45,12 +45,12 @@ func TestFakeFetchOnce(t *testing.T) {
 		name   string
 		noUIDL bool
 		noCapa bool
-		auth   string
+		auth   Auth
 	}{
-		{"uidl", false, false, "auto"},
-		{"no-uidl", true, false, "auto"},
-		{"no-capa", false, true, "auto"},
-		{"apop", false, false, "apop"},
+		{"uidl", false, false, AuthAuto},
+		{"no-uidl", true, false, AuthAuto},
+		{"no-capa", false, true, AuthAuto},
+		{"apop", false, false, AuthAPOP},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -58,7 +58,7 @@ func TestFakeFetchOnce(t *testing.T) {
 			s := startFake(t, msgs)
 			s.noUIDL, s.noCapa = c.noUIDL, c.noCapa
 			e := newEnv(t, "", s.port())
-			e.cfg.Auth = c.auth
+			e.opts.Auth = c.auth
 			res := e.mustRun(t, "p")
 			if res.Fetched != 7 || res.NoUIDL != c.noUIDL {
 				t.Fatalf("first run: %+v", res)
@@ -100,7 +100,7 @@ func TestFakeBadServer(t *testing.T) {
 	cases := []struct {
 		name      string
 		fault     fault
-		temporary bool // the error wraps transport.ErrTemporary
+		temporary bool // the error wraps mailnet.ErrTemporary
 		continues bool // the other messages are still fetched in that run
 		want      string
 	}{
@@ -117,7 +117,7 @@ func TestFakeBadServer(t *testing.T) {
 			s := startFake(t, msgs)
 			s.setFault(msgs[2].uidl, c.fault)
 			e := newEnv(t, "", s.port())
-			e.cfg.TimeoutDur = 300 * time.Millisecond // the no-dot server stalls
+			e.opts.Timeout = 300 * time.Millisecond // the no-dot server stalls
 			res, err := e.run(t, "p")
 			if err == nil {
 				t.Fatalf("no error; result %+v", res)
@@ -125,7 +125,7 @@ func TestFakeBadServer(t *testing.T) {
 			if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "uidl "+msgs[2].uidl) {
 				t.Errorf("error %q does not say %q and which message", err, c.want)
 			}
-			if got := errors.Is(err, transport.ErrTemporary); got != c.temporary {
+			if got := errors.Is(err, mailnet.ErrTemporary); got != c.temporary {
 				t.Errorf("errors.Is(err, ErrTemporary) = %v, want %v (%v)", got, c.temporary, err)
 			}
 			wantN := 2
@@ -171,10 +171,10 @@ func TestFakeLimits(t *testing.T) {
 	s := startFake(t, msgs)
 	e := newEnv(t, "", s.port())
 
-	e.cfg.Delete, e.cfg.DeleteAfter = "after-fetch", 0
-	f := e.fetcher("p")
-	f.DryRun = true
-	res, err := f.Run(context.Background())
+	e.opts.Delete = DeletePolicy{Enabled: true}
+	dry := e.options("p")
+	dry.DryRun = true
+	res, err := New(dry).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,10 +185,10 @@ func TestFakeLimits(t *testing.T) {
 	if e.countDir(t, "new") != 0 || len(e.seen(t)) != 0 || s.count() != 6 || s.retrCount() != 0 {
 		t.Fatal("dry run changed something")
 	}
-	e.cfg.Delete, e.cfg.DeleteAfter = "never", -1
+	e.opts.Delete = DeletePolicy{}
 
-	e.cfg.MaxSizeB = 10_000
-	e.cfg.MaxMessages = 3
+	e.opts.MaxSize = 10_000
+	e.opts.MaxMessages = 3
 	res = e.mustRun(t, "p")
 	if res.Fetched != 3 || res.Skipped != 2 || res.Remaining != 1 || len(res.Warnings) != 2 {
 		t.Fatalf("limited run: %+v", res)
@@ -197,23 +197,23 @@ func TestFakeLimits(t *testing.T) {
 	if res.Fetched != 1 || res.Skipped != 2 || res.Remaining != 0 {
 		t.Fatalf("second limited run: %+v", res)
 	}
-	e.cfg.MaxSizeB, e.cfg.MaxMessages = 0, 0
+	e.opts.MaxSize, e.opts.MaxMessages = 0, 0
 	res = e.mustRun(t, "p")
 	if res.Fetched != 2 || res.Skipped != 0 {
 		t.Fatalf("raised limit: %+v", res)
 	}
 	e.checkExactly(t, datas(msgs))
 
-	if _, err := e.run(t, "wrong"); !errors.Is(err, transport.ErrAuth) {
+	if _, err := e.run(t, "wrong"); !errors.Is(err, mailnet.ErrAuth) {
 		t.Errorf("wrong password: %v, want ErrAuth", err)
 	}
-	e.cfg.TLS = "starttls"
+	e.opts.TLS = mailnet.TLSStartTLS
 	if _, err := e.run(t, "p"); err == nil || !strings.Contains(err.Error(), "STLS") {
 		t.Errorf("starttls against a server without STLS: %v", err)
 	}
-	e.cfg.TLS = "none"
-	e.cfg.Port = 1 // nothing listens there
-	if _, err := e.run(t, "p"); !errors.Is(err, transport.ErrTemporary) {
+	e.opts.TLS = mailnet.TLSNone
+	e.opts.Port = 1 // nothing listens there
+	if _, err := e.run(t, "p"); !errors.Is(err, mailnet.ErrTemporary) {
 		t.Errorf("unreachable: %v, want ErrTemporary", err)
 	}
 }

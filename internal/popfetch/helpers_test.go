@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdsync/mdsync/internal/config"
+	"github.com/mdsync/mdsync/internal/mailnet"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
@@ -21,7 +21,7 @@ type env struct {
 	dir   string
 	store *maildir.Store
 	db    *state.DB
-	cfg   *config.POP
+	opts  Options // without a password: see options
 }
 
 func newEnv(t testing.TB, dir string, port int) *env {
@@ -38,17 +38,22 @@ func newEnv(t testing.TB, dir string, port int) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	cfg := &config.POP{
-		Server: config.Server{Host: "127.0.0.1", Port: port, TLS: "none", User: "u",
-			TimeoutDur: 10 * time.Second},
-		Maildir: "m", Folder: "INBOX", Delete: "never", DeleteAfter: -1, Auth: "auto", Name: "acct",
+	// what the config of a plain account on this machine gives
+	opts := Options{
+		Account: "acct", Host: "127.0.0.1", Port: port, TLS: mailnet.TLSNone, User: "u",
+		Timeout: 10 * time.Second, Store: store, Folder: "INBOX", DB: db,
 	}
-	return &env{dir: dir, store: store, db: db, cfg: cfg}
+	return &env{dir: dir, store: store, db: db, opts: opts}
 }
 
-func (e *env) fetcher(pass string) *Fetcher {
-	return &Fetcher{Name: "acct", Cfg: e.cfg, Password: pass, Store: e.store, DB: e.db}
+// options are the env's Options with the password of a run.
+func (e *env) options(pass string) Options {
+	o := e.opts
+	o.Password = pass
+	return o
 }
+
+func (e *env) fetcher(pass string) *Fetcher { return New(e.options(pass)) }
 
 func (e *env) run(t testing.TB, pass string) (Result, error) {
 	t.Helper()
