@@ -1,10 +1,10 @@
 package mbsync
 
 import (
-	"net"
 	"strconv"
 	"strings"
 
+	"github.com/mdsync/mdsync/internal/mailnet"
 	"github.com/mdsync/mdsync/internal/migrate"
 )
 
@@ -104,7 +104,7 @@ func (r *reader) imapFor(acc *account) *migrate.IMAP {
 		}
 	}
 	out.TLS = tls
-	if tls == "none" && out.Host != "" && !isLoopback(out.Host) {
+	if tls == "none" && out.Host != "" && !mailnet.IsLoopback(out.Host) {
 		out.AllowPlaintext = true
 		line := s.Line
 		if e := s.last("SSLType"); e != nil {
@@ -199,14 +199,6 @@ func (r *reader) noteStoreOption(e entry) {
 	case "MapInbox":
 		r.note(e.Line, "MapInbox %s: mdsync has no INBOX alias; INBOX is synced as INBOX", a)
 	}
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 func orDefault(s, def string) string {

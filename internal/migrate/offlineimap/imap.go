@@ -2,11 +2,11 @@ package offlineimap
 
 import (
 	"fmt"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/mdsync/mdsync/internal/mailnet"
 	"github.com/mdsync/mdsync/internal/migrate"
 )
 
@@ -85,7 +85,7 @@ func (t *translator) imap(s *iniSection, typ, name string) (migrate.IMAP, error)
 		t.note(line, "ssl = no with starttls = yes (OfflineIMAP's default): OfflineIMAP upgraded to TLS only when the server offered STARTTLS and did not check the certificate; mdsync requires STARTTLS and verifies the certificate (set ca_file for a private CA)")
 	default:
 		im.TLS = "none"
-		if !isLoopback(im.Host) && im.Host != "" {
+		if !mailnet.IsLoopback(im.Host) && im.Host != "" {
 			im.AllowPlaintext = true
 			t.note(sslLine, "ssl = no and starttls = no: the password and the mail travel unencrypted to %s, as they did with OfflineIMAP (allow_plaintext = true); switch to tls = \"implicit\" or \"starttls\" if the server offers it", im.Host)
 		}
@@ -210,14 +210,4 @@ func (t *translator) imap(s *iniSection, typ, name string) (migrate.IMAP, error)
 		t.note(line, "subscribedonly is not carried over: mdsync syncs every folder the server lists; list the subscribed ones in folders = [...]")
 	}
 	return im, nil
-}
-
-// isLoopback reports whether host names this machine (as mdsync's config
-// decides it for allow_plaintext).
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
