@@ -119,6 +119,10 @@ func (c *Config) validateHooks(sec string, h *Hooks) error {
 // Channel is a [channel.NAME] pairing an IMAP account with a Maildir tree.
 type Channel struct {
 	Hooks
+	Polling
+	// Watch names the folders mdsync watch keeps an IDLE connection on
+	// (default INBOX); the others are polled (watch.go).
+	Watch     []string `toml:"watch"`
 	IMAP      string   `toml:"imap"`
 	Maildir   string   `toml:"maildir"`
 	Folders   []string `toml:"folders"`
@@ -137,6 +141,7 @@ type Channel struct {
 type POP struct {
 	Server
 	Hooks
+	Polling
 	Maildir     string `toml:"maildir"`
 	Folder      string `toml:"folder"`
 	Delete      string `toml:"delete"` // never | after-fetch | after:14d
@@ -526,6 +531,12 @@ func (c *Config) validate() error {
 		if err := c.validateHooks("channel."+n, &ch.Hooks); err != nil {
 			return err
 		}
+		if err := c.validatePolling("channel."+n, &ch.Polling); err != nil {
+			return err
+		}
+		if err := c.validateWatch("channel."+n, ch); err != nil {
+			return err
+		}
 		ch.MaxDeleteCount = -1
 		switch md := strings.TrimSpace(ch.MaxDelete); {
 		case md == "":
@@ -554,6 +565,9 @@ func (c *Config) validate() error {
 			return err
 		}
 		if err := c.validateHooks("pop."+n, &p.Hooks); err != nil {
+			return err
+		}
+		if err := c.validatePolling("pop."+n, &p.Polling); err != nil {
 			return err
 		}
 		if p.Maildir == "" {
