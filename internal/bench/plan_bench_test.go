@@ -17,7 +17,7 @@ import (
 
 const bigN = 200_000
 
-var benchPolicy = syncer.Policy{Expunge: "both", MaxDeletePercent: 50, MaxDeleteCount: -1}
+var benchPolicy = syncer.Policy{Expunge: syncer.SidesBoth, MaxDeletePercent: 50, MaxDeleteCount: -1}
 
 func bigPairs(n int) []state.Pair {
 	ps := make([]state.Pair, n)
