@@ -10,7 +10,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
@@ -61,24 +61,24 @@ func TestForeignTreeRelinksByContent(t *testing.T) {
 	}{{nil, ""}, {[]imap.Flag{imap.FlagSeen}, "S"}, {[]imap.Flag{imap.FlagSeen, imap.FlagFlagged}, "FS"}, {[]imap.Flag{imap.FlagAnswered, imap.FlagSeen}, "RS"}}
 	// downloaded by mbsync: X-TUID locally
 	for i := 0; i < 6; i++ {
-		m := testserver.GenMessage(60, i, 600+100*i)
+		m := dovecot.GenMessage(60, i, 600+100*i)
 		fs := flagSets[i%len(flagSets)]
 		e.d.Append(t, user, "INBOX", m, fs.imap...)
 		put(asForeignTool(m, fmt.Sprintf("X-TUID: tuid%08d", i)), fs.letters)
 	}
 	// uploaded by mbsync: X-TUID on the server's copy only
-	up := testserver.GenMessage(61, 0, 700)
+	up := dovecot.GenMessage(61, 0, 700)
 	e.d.Append(t, user, "INBOX", []byte(strings.Replace(string(up), "\r\n\r\n", "\r\nX-TUID: uploadtuid00\r\n\r\n", 1)), imap.FlagSeen)
 	put(asForeignTool(up), "S")
 	// OfflineIMAP and mutt fields, one without a Message-ID
-	off := testserver.GenMessage(62, 0, 800)
+	off := dovecot.GenMessage(62, 0, 800)
 	e.d.Append(t, user, "INBOX", off)
 	put(asForeignTool(off, "X-OfflineIMAP: 1234567-890"), "")
 	noID := noMessageID(63, 1)
 	e.d.Append(t, user, "INBOX", noID, imap.FlagSeen)
 	put(asForeignTool(noID, "Status: RO", "X-Status: "), "S")
 	// byte-identical copies, each with its own X-TUID locally
-	twin := testserver.GenMessage(64, 0, 900)
+	twin := dovecot.GenMessage(64, 0, 900)
 	e.d.Append(t, user, "INBOX", twin)
 	e.d.Append(t, user, "INBOX", twin)
 	put(asForeignTool(twin, "X-TUID: twin00000001"), "")
@@ -87,8 +87,8 @@ func TestForeignTreeRelinksByContent(t *testing.T) {
 	e.d.Append(t, user, "INBOX", sharedID("on the server", "alpha"))
 	put(asForeignTool(sharedID("on the disk", "beta")), "")
 	// same Message-ID and header, a different body of another length
-	e.d.Append(t, user, "INBOX", []byte(strings.Replace(string(testserver.GenMessage(65, 0, 500)), "\r\n\r\n", "\r\n\r\nserver: ", 1)))
-	put(asForeignTool(testserver.GenMessage(65, 0, 500), "X-TUID: differentbody"), "")
+	e.d.Append(t, user, "INBOX", []byte(strings.Replace(string(dovecot.GenMessage(65, 0, 500)), "\r\n\r\n", "\r\n\r\nserver: ", 1)))
+	put(asForeignTool(dovecot.GenMessage(65, 0, 500), "X-TUID: differentbody"), "")
 
 	before := fileNames(t, e.root)
 	res := e.mustRun(t)
@@ -122,7 +122,7 @@ func TestForeignTreeRelinksByContent(t *testing.T) {
 		if len(s) != wantServer || len(l) != wantLocal {
 			t.Errorf("%s: %d messages on the server, %d locally; want %d and %d", when, len(s), len(l), wantServer, wantLocal)
 		}
-		if d := testserver.Duplicates(map[string][]testserver.Msg{"INBOX": s}); len(d) != 1 {
+		if d := dovecot.Duplicates(map[string][]dovecot.Msg{"INBOX": s}); len(d) != 1 {
 			t.Errorf("%s: duplicates on the server: %v (want only the twin)", when, d)
 		}
 	}
@@ -163,7 +163,7 @@ func TestMUTF7TreeIsLinked(t *testing.T) {
 	e.opts = maildir.Options{Names: maildir.MUTF7}
 	e.d.CreateFolder(t, user, "Entwürfe")
 	e.d.CreateFolder(t, user, "Archiv/Gelöscht")
-	m1, m2 := testserver.GenMessage(70, 0, 500), testserver.GenMessage(70, 1, 500)
+	m1, m2 := dovecot.GenMessage(70, 0, 500), dovecot.GenMessage(70, 1, 500)
 	e.d.Append(t, user, "Entwürfe", m1, imap.FlagDraft)
 	e.d.Append(t, user, "Archiv/Gelöscht", m2, imap.FlagSeen)
 	for dir, f := range map[string]struct {
@@ -190,7 +190,7 @@ func TestMUTF7TreeIsLinked(t *testing.T) {
 	if res.Linked != 2 || res.Fetched+res.Appended+res.Created != 0 {
 		t.Errorf("result %+v, want 2 linked and nothing else", res)
 	}
-	e.d.Append(t, user, "Entwürfe", testserver.GenMessage(70, 2, 500))
+	e.d.Append(t, user, "Entwürfe", dovecot.GenMessage(70, 2, 500))
 	if res := e.mustRun(t); res.Fetched != 1 {
 		t.Errorf("new mail: %+v", res)
 	}

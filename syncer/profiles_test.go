@@ -11,7 +11,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
@@ -21,9 +21,9 @@ import (
 type profile struct {
 	name   string
 	prefix string // personal namespace prefix ("" for none)
-	opts   []testserver.Option
+	opts   []dovecot.Option
 	// proxy, if set, stands between mdsync and the Dovecot
-	proxy *testserver.ProxyRules
+	proxy *dovecot.ProxyRules
 	// localOnly are flag letters the server cannot keep
 	localOnly string
 	// bare: it announces none of CONDSTORE, QRESYNC, MOVE
@@ -36,32 +36,32 @@ var profiles = []profile{
 	{name: "dovecot"},
 	// Courier-IMAP: "INBOX." with '.', no LIST-STATUS, CONDSTORE, ESEARCH
 	// or MOVE
-	{name: "courier", prefix: "INBOX.", bare: true, opts: []testserver.Option{
-		testserver.WithNamespace("INBOX.", "."),
-		testserver.WithConfig("imap_capability = IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT SORT QUOTA IDLE"),
+	{name: "courier", prefix: "INBOX.", bare: true, opts: []dovecot.Option{
+		dovecot.WithNamespace("INBOX.", "."),
+		dovecot.WithConfig("imap_capability = IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT SORT QUOTA IDLE"),
 	}},
 	// Exchange / Microsoft 365: no CONDSTORE, QRESYNC or MOVE
-	{name: "exchange", bare: true, opts: []testserver.Option{
-		testserver.WithConfig("imap_capability = IMAP4 IMAP4rev1 SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+"),
+	{name: "exchange", bare: true, opts: []dovecot.Option{
+		dovecot.WithConfig("imap_capability = IMAP4 IMAP4rev1 SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+"),
 	}},
 	// GNU imap4d: PERMANENTFLAGS without $Forwarded or \*, and a STORE of
 	// it answered with BAD
-	{name: "imap4d", localOnly: "P", proxy: ptr(testserver.IMAP4dRules())},
+	{name: "imap4d", localOnly: "P", proxy: ptr(dovecot.IMAP4dRules())},
 	// Courier's login hand-over: what comes behind the login is lost
-	{name: "courier-login", prefix: "INBOX.", bare: true, opts: []testserver.Option{
-		testserver.WithNamespace("INBOX.", "."),
-		testserver.WithConfig("imap_capability = IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT SORT QUOTA IDLE"),
-	}, proxy: &testserver.ProxyRules{DropAfterLogin: true}},
+	{name: "courier-login", prefix: "INBOX.", bare: true, opts: []dovecot.Option{
+		dovecot.WithNamespace("INBOX.", "."),
+		dovecot.WithConfig("imap_capability = IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT SORT QUOTA IDLE"),
+	}, proxy: &dovecot.ProxyRules{DropAfterLogin: true}},
 }
 
 // withoutFlag removes a flag letter from every message of a state.
-func withoutFlag(m map[string][]testserver.Msg, letters string) map[string][]testserver.Msg {
+func withoutFlag(m map[string][]dovecot.Msg, letters string) map[string][]dovecot.Msg {
 	if letters == "" {
 		return m
 	}
-	out := map[string][]testserver.Msg{}
+	out := map[string][]dovecot.Msg{}
 	for k, v := range m {
-		var vs []testserver.Msg
+		var vs []dovecot.Msg
 		for _, x := range v {
 			for _, r := range letters {
 				x.Flags = strings.ReplaceAll(x.Flags, string(r), "")
@@ -76,8 +76,8 @@ func withoutFlag(m map[string][]testserver.Msg, letters string) map[string][]tes
 
 // stripPrefix renames a server state's folders to the local tree's names
 // (no prefix, levels joined by '/').
-func stripPrefix(m map[string][]testserver.Msg, prefix string) map[string][]testserver.Msg {
-	out := map[string][]testserver.Msg{}
+func stripPrefix(m map[string][]dovecot.Msg, prefix string) map[string][]dovecot.Msg {
+	out := map[string][]dovecot.Msg{}
 	for k, v := range m {
 		k = strings.TrimPrefix(k, prefix)
 		if prefix != "" {
@@ -96,7 +96,7 @@ func TestServerProfiles(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := newEnvWith(t, "", "", p.opts...)
 			if p.proxy != nil {
-				px := testserver.StartIMAPProxy(t, e.d.IMAPAddr(), *p.proxy)
+				px := dovecot.StartIMAPProxy(t, e.d.IMAPAddr(), *p.proxy)
 				e.cfg.IMAP["t"].Port = px.Port
 			}
 			srv := func(name string) string {
@@ -109,14 +109,14 @@ func TestServerProfiles(t *testing.T) {
 			if p.prefix != "" {
 				sep = "."
 			}
-			converged := func(when string) map[string][]testserver.Msg {
+			converged := func(when string) map[string][]dovecot.Msg {
 				t.Helper()
 				s := stripPrefix(e.server(t), p.prefix)
 				l := withoutFlag(e.local(t), p.localOnly)
-				if d := testserver.Diff(s, l); d != "" {
+				if d := dovecot.Diff(s, l); d != "" {
 					t.Fatalf("%s: sides differ:\n%s", when, d)
 				}
-				if dup := testserver.Duplicates(s); len(dup) > 0 {
+				if dup := dovecot.Duplicates(s); len(dup) > 0 {
 					t.Fatalf("%s: duplicates %v", when, dup)
 				}
 				return s
@@ -125,8 +125,8 @@ func TestServerProfiles(t *testing.T) {
 			e.d.CreateFolder(t, user, srv("Archive"))
 			e.d.CreateFolder(t, user, srv(archive))
 			for i := 0; i < 6; i++ {
-				e.d.Append(t, user, "INBOX", testserver.GenMessage(400, i, 500), [][]imap.Flag{nil, {imap.FlagSeen}}[i%2]...)
-				e.d.Append(t, user, srv(archive), testserver.GenMessage(401, i, 500), imap.FlagSeen)
+				e.d.Append(t, user, "INBOX", dovecot.GenMessage(400, i, 500), [][]imap.Flag{nil, {imap.FlagSeen}}[i%2]...)
+				e.d.Append(t, user, srv(archive), dovecot.GenMessage(401, i, 500), imap.FlagSeen)
 			}
 			store, _ := maildir.Open(e.root, maildir.Verbatim)
 			sent, err := store.CreateFolder("Sent", '/')
@@ -134,7 +134,7 @@ func TestServerProfiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := 0; i < 3; i++ {
-				sent.Deliver(bytes.NewReader(testserver.GenMessage(402, i, 500)), maildir.DeliverOpts{Flags: "S"})
+				sent.Deliver(bytes.NewReader(dovecot.GenMessage(402, i, 500)), maildir.DeliverOpts{Flags: "S"})
 			}
 			res := e.mustRun(t)
 			if res.Fetched != 12 || res.Appended != 3 {
@@ -159,7 +159,7 @@ func TestServerProfiles(t *testing.T) {
 			}
 
 			// both sides change
-			e.d.Append(t, user, "INBOX", testserver.GenMessage(403, 0, 500))
+			e.d.Append(t, user, "INBOX", dovecot.GenMessage(403, 0, 500))
 			e.d.SetFlags(t, user, srv(archive), 1, imap.StoreFlagsAdd, imap.FlagFlagged)
 			seen := e.seenFiles(t, "INBOX", -1)
 			flagLocally(t, seen[0])
@@ -171,7 +171,7 @@ func TestServerProfiles(t *testing.T) {
 			if err := os.Remove(seen[1]); err != nil {
 				t.Fatal(err)
 			}
-			sent.Deliver(bytes.NewReader(testserver.GenMessage(404, 0, 500)), maildir.DeliverOpts{Flags: "S"})
+			sent.Deliver(bytes.NewReader(dovecot.GenMessage(404, 0, 500)), maildir.DeliverOpts{Flags: "S"})
 			res = e.mustRun(t)
 			if res.Fetched != 1 || res.Appended != 1 || res.FlagsLocal != 1 || res.FlagsServer != 1 || res.Expunged != 1 {
 				t.Errorf("changes both ways: %+v", res)

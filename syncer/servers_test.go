@@ -13,7 +13,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mdsync/mdsync/internal/imapfake"
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 	"github.com/mdsync/mdsync/maildir"
 )
 
@@ -45,10 +45,10 @@ func TestNothingPipelinedBehindLoginUnannounced(t *testing.T) {
 // created under the prefix, the server's folders are the local ones
 // without it, and the next run changes nothing.
 func TestNamespacePrefix(t *testing.T) {
-	e := newEnvWith(t, "", "", testserver.WithNamespace("INBOX.", "."))
+	e := newEnvWith(t, "", "", dovecot.WithNamespace("INBOX.", "."))
 	e.d.CreateFolder(t, user, "INBOX.Sent")
-	e.d.Append(t, user, "INBOX.Sent", testserver.GenMessage(200, 0, 400))
-	e.d.Append(t, user, "INBOX", testserver.GenMessage(200, 1, 400))
+	e.d.Append(t, user, "INBOX.Sent", dovecot.GenMessage(200, 0, 400))
+	e.d.Append(t, user, "INBOX", dovecot.GenMessage(200, 1, 400))
 	store, err := maildir.Open(e.root, maildir.Verbatim)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestNamespacePrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pf.Deliver(bytes.NewReader(testserver.GenMessage(200, 2, 400)), maildir.DeliverOpts{Flags: "S"}); err != nil {
+	if _, err := pf.Deliver(bytes.NewReader(dovecot.GenMessage(200, 2, 400)), maildir.DeliverOpts{Flags: "S"}); err != nil {
 		t.Fatal(err)
 	}
 	res := e.mustRun(t)
@@ -87,7 +87,7 @@ func TestNamespacePrefix(t *testing.T) {
 // server's separator ("Notes.old" where levels are separated by '.') is
 // not skipped silently: the run fails and says what to do.
 func TestUnmappedLocalFolderIsReported(t *testing.T) {
-	e := newEnvWith(t, "", "", testserver.WithNamespace("", "."))
+	e := newEnvWith(t, "", "", dovecot.WithNamespace("", "."))
 	store, err := maildir.Open(e.root, maildir.Verbatim)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestUnmappedLocalFolderIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Deliver(bytes.NewReader(testserver.GenMessage(201, 0, 300)), maildir.DeliverOpts{}); err != nil {
+	if _, err := f.Deliver(bytes.NewReader(dovecot.GenMessage(201, 0, 300)), maildir.DeliverOpts{}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := e.run(t, nil)
@@ -156,7 +156,7 @@ func TestArrivalDate(t *testing.T) {
 	c := e.d.Client(t, user, pass)
 	appendAt := func(i int, at time.Time) {
 		t.Helper()
-		m := testserver.GenMessage(600, i, 400)
+		m := dovecot.GenMessage(600, i, 400)
 		cmd := c.Append("INBOX", int64(len(m)), &imap.AppendOptions{Time: at})
 		cmd.Write(m)
 		cmd.Close()

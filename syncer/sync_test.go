@@ -19,7 +19,7 @@ import (
 
 	"github.com/mdsync/mdsync/internal/app"
 	"github.com/mdsync/mdsync/internal/config"
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 	"github.com/mdsync/mdsync/syncer"
@@ -29,7 +29,7 @@ const user, pass = "alice", "secret"
 
 // env is a Dovecot account, a Maildir tree and a state DB.
 type env struct {
-	d     *testserver.Dovecot
+	d     *dovecot.Server
 	cfg   *config.Config
 	root  string
 	db    *state.DB
@@ -45,9 +45,9 @@ func newEnv(t *testing.T, extra string) *env {
 
 // newEnvWith is newEnv with keys of the account (imapExtra) too, and
 // options of the Dovecot.
-func newEnvWith(t *testing.T, imapExtra, channelExtra string, opts ...testserver.Option) *env {
+func newEnvWith(t *testing.T, imapExtra, channelExtra string, opts ...dovecot.Option) *env {
 	t.Helper()
-	d := testserver.StartDovecot(t, append([]testserver.Option{testserver.WithUser(user, pass)}, opts...)...)
+	d := dovecot.Start(t, append([]dovecot.Option{dovecot.WithUser(user, pass)}, opts...)...)
 	dir := t.TempDir()
 	e := &env{d: d, root: filepath.Join(dir, "mail")}
 	e.cfg, e.db = channelConfig(t, dir, d.IMAPPort, e.root, imapExtra, channelExtra)
@@ -117,7 +117,7 @@ func (e *env) appendMessages(t *testing.T, folder string, seed int64, n, size in
 	t.Helper()
 	var uids []imap.UID
 	for i := 0; i < n; i++ {
-		uids = append(uids, e.d.Append(t, user, folder, testserver.GenMessage(seed, i, size), flags...))
+		uids = append(uids, e.d.Append(t, user, folder, dovecot.GenMessage(seed, i, size), flags...))
 	}
 	return uids
 }
@@ -143,23 +143,23 @@ func flagLocally(t *testing.T, seen string) {
 	}
 }
 
-func (e *env) server(t *testing.T) map[string][]testserver.Msg { return e.d.ServerState(t, user) }
+func (e *env) server(t *testing.T) map[string][]dovecot.Msg { return e.d.ServerState(t, user) }
 
-func (e *env) local(t *testing.T) map[string][]testserver.Msg {
-	return testserver.LocalState(t, e.root)
+func (e *env) local(t *testing.T) map[string][]dovecot.Msg {
+	return dovecot.LocalState(t, e.root)
 }
 
 // converged asserts both sides hold the same messages with the same flags.
-func (e *env) converged(t *testing.T) map[string][]testserver.Msg {
+func (e *env) converged(t *testing.T) map[string][]dovecot.Msg {
 	t.Helper()
 	s, l := e.server(t), e.local(t)
-	if d := testserver.Diff(s, l); d != "" {
+	if d := dovecot.Diff(s, l); d != "" {
 		t.Fatalf("sides differ:\n%s", d)
 	}
 	return s
 }
 
-func summarize(m map[string][]testserver.Msg) string {
+func summarize(m map[string][]dovecot.Msg) string {
 	var parts []string
 	for f, v := range m {
 		var fl []string
@@ -220,13 +220,13 @@ func TestInitialSyncThenNoop(t *testing.T) {
 	e.d.CreateFolder(t, user, "Entwürfe")
 	e.d.CreateFolder(t, user, "Big")
 	for i := 0; i < 5; i++ {
-		e.d.Append(t, user, "INBOX", testserver.GenMessage(1, i, 2000), [][]imap.Flag{nil, {imap.FlagSeen}, {imap.FlagFlagged, imap.FlagSeen}, {imap.FlagAnswered}, {imap.FlagDraft, imap.Flag("$Forwarded")}}[i]...)
+		e.d.Append(t, user, "INBOX", dovecot.GenMessage(1, i, 2000), [][]imap.Flag{nil, {imap.FlagSeen}, {imap.FlagFlagged, imap.FlagSeen}, {imap.FlagAnswered}, {imap.FlagDraft, imap.Flag("$Forwarded")}}[i]...)
 	}
 	for i := 0; i < 3; i++ {
-		e.d.Append(t, user, "Archive/2023", testserver.GenMessage(2, i, 1000), imap.FlagSeen)
+		e.d.Append(t, user, "Archive/2023", dovecot.GenMessage(2, i, 1000), imap.FlagSeen)
 	}
-	e.d.Append(t, user, "Entwürfe", testserver.GenMessage(3, 0, 500), imap.FlagDraft)
-	e.d.Append(t, user, "Big", testserver.GenMessage(4, 0, 30<<20))
+	e.d.Append(t, user, "Entwürfe", dovecot.GenMessage(3, 0, 500), imap.FlagDraft)
+	e.d.Append(t, user, "Big", dovecot.GenMessage(4, 0, 30<<20))
 
 	res := e.mustRun(t)
 	if res.Fetched != 10 {
@@ -284,16 +284,16 @@ func TestBidirectionalChanges(t *testing.T) {
 	keyOf := map[string]maildir.Message{}
 	for _, m := range msgs {
 		b, _ := os.ReadFile(m.Path(inbox))
-		keyOf[testserver.BodySHA256(b)] = m
+		keyOf[dovecot.BodySHA256(b)] = m
 	}
-	msgFor := func(i int) maildir.Message { return keyOf[testserver.BodySHA256(testserver.GenMessage(10, i, 800))] }
+	msgFor := func(i int) maildir.Message { return keyOf[dovecot.BodySHA256(dovecot.GenMessage(10, i, 800))] }
 
 	// server side: new mail, a flag change, an expunge
-	e.d.Append(t, user, "INBOX", testserver.GenMessage(11, 0, 900), imap.FlagSeen)
+	e.d.Append(t, user, "INBOX", dovecot.GenMessage(11, 0, 900), imap.FlagSeen)
 	e.d.SetFlags(t, user, "INBOX", uids[0], imap.StoreFlagsAdd, imap.FlagFlagged)
 	e.d.Expunge(t, user, "INBOX", uids[1])
 	// local side: new mail, a flag change, a deletion, a move
-	if _, err := inbox.Deliver(bytes.NewReader(testserver.GenMessage(12, 0, 700)), maildir.DeliverOpts{Flags: "S"}); err != nil {
+	if _, err := inbox.Deliver(bytes.NewReader(dovecot.GenMessage(12, 0, 700)), maildir.DeliverOpts{Flags: "S"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := inbox.SetFlags(msgFor(2), "RS"); err != nil {
@@ -324,16 +324,16 @@ func TestBidirectionalChanges(t *testing.T) {
 		t.Errorf("after: %s", summarize(snap))
 	}
 	want := map[string]string{
-		testserver.BodySHA256(testserver.GenMessage(10, 0, 800)): "F",
-		testserver.BodySHA256(testserver.GenMessage(10, 2, 800)): "RS",
-		testserver.BodySHA256(testserver.GenMessage(10, 6, 800)): "RS",
+		dovecot.BodySHA256(dovecot.GenMessage(10, 0, 800)): "F",
+		dovecot.BodySHA256(dovecot.GenMessage(10, 2, 800)): "RS",
+		dovecot.BodySHA256(dovecot.GenMessage(10, 6, 800)): "RS",
 	}
 	for _, m := range snap["INBOX"] {
 		if f, ok := want[m.SHA256]; ok && f != m.Flags {
 			t.Errorf("message %s flags %q, want %q", m.SHA256[:8], m.Flags, f)
 		}
 	}
-	if snap["Archive"][0].SHA256 != testserver.BodySHA256(testserver.GenMessage(10, 4, 800)) {
+	if snap["Archive"][0].SHA256 != dovecot.BodySHA256(dovecot.GenMessage(10, 4, 800)) {
 		t.Errorf("the moved message is not in Archive")
 	}
 	if !strings.Contains(e.trace.String(), "MOVE") {
@@ -348,7 +348,7 @@ func TestUIDValidityChange(t *testing.T) {
 	e.d.CreateFolder(t, user, "Lists")
 	var msgs [][]byte
 	for i := 0; i < 6; i++ {
-		msgs = append(msgs, testserver.GenMessage(20, i, 600))
+		msgs = append(msgs, dovecot.GenMessage(20, i, 600))
 		e.d.Append(t, user, "Lists", msgs[i], imap.FlagSeen)
 	}
 	e.mustRun(t)
@@ -394,7 +394,7 @@ func TestUIDValidityChange(t *testing.T) {
 	if _, err := e.run(t, nil); err == nil || !strings.Contains(err.Error(), `changed the UIDVALIDITY of "Lists" again`) {
 		t.Errorf("a second change in a row: %v", err)
 	}
-	if d := testserver.Diff(before, e.server(t)); d != "" {
+	if d := dovecot.Diff(before, e.server(t)); d != "" {
 		t.Errorf("the held-back folder changed on the server:\n%s", d)
 	}
 	res, err := e.run(t, func(o *syncer.Options) { o.ForceDelete = map[string]bool{"Lists": true} })
@@ -402,7 +402,7 @@ func TestUIDValidityChange(t *testing.T) {
 		t.Errorf("forced: %v %+v", err, res)
 	}
 	// a sync of the folder without a change: it counts as steady again
-	extra := testserver.GenMessage(21, 0, 600)
+	extra := dovecot.GenMessage(21, 0, 600)
 	e.d.Append(t, user, "Lists", extra, imap.FlagSeen)
 	msgs = append(msgs, extra)
 	if res := e.mustRun(t); res.Fetched != 1 {
@@ -440,7 +440,7 @@ func TestMassDeleteGuard(t *testing.T) {
 
 func TestDryRunChangesNothing(t *testing.T) {
 	e := newEnv(t, "")
-	e.d.Append(t, user, "INBOX", testserver.GenMessage(40, 0, 300))
+	e.d.Append(t, user, "INBOX", dovecot.GenMessage(40, 0, 300))
 	res, err := e.run(t, func(o *syncer.Options) { o.DryRun = true })
 	if err != nil {
 		t.Fatal(err)
@@ -457,7 +457,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 }
 
 func noMessageID(seed int64, i int) []byte {
-	m := testserver.GenMessage(seed, i, 400)
+	m := dovecot.GenMessage(seed, i, 400)
 	var out []string
 	for _, l := range strings.Split(string(m), "\r\n") {
 		if !strings.HasPrefix(l, "Message-ID:") {
@@ -474,14 +474,14 @@ func noMessageID(seed int64, i int) []byte {
 func TestLostStateRelinksByContent(t *testing.T) {
 	e := newEnv(t, "")
 	for i := 0; i < 4; i++ {
-		e.d.Append(t, user, "INBOX", testserver.GenMessage(50, i, 500), imap.FlagSeen)
+		e.d.Append(t, user, "INBOX", dovecot.GenMessage(50, i, 500), imap.FlagSeen)
 		e.d.Append(t, user, "INBOX", noMessageID(51, i))
 	}
 	store, _ := maildir.Open(e.root, maildir.Verbatim)
 	inbox, _ := store.CreateFolder("INBOX", '/')
 	for i := 0; i < 3; i++ {
 		inbox.Deliver(bytes.NewReader(noMessageID(52, i)), maildir.DeliverOpts{Flags: "S"})
-		inbox.Deliver(bytes.NewReader(testserver.GenMessage(53, i, 500)), maildir.DeliverOpts{})
+		inbox.Deliver(bytes.NewReader(dovecot.GenMessage(53, i, 500)), maildir.DeliverOpts{})
 	}
 	e.mustRun(t)
 	before := e.converged(t)
@@ -512,7 +512,7 @@ func TestLostStateRelinksByContent(t *testing.T) {
 // still syncs both ways: uploads are linked by content on the next run, a
 // move is COPY + expunge, deletions expunge only our messages.
 func TestPlainIMAP4rev1Server(t *testing.T) {
-	addr, u := testserver.StartMemServerCaps(t, user, pass, imap.CapSet{imap.CapIMAP4rev1: {}})
+	addr, u := dovecot.StartMemServerCaps(t, user, pass, imap.CapSet{imap.CapIMAP4rev1: {}})
 	if err := u.Create("Archive", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -532,9 +532,9 @@ func TestPlainIMAP4rev1Server(t *testing.T) {
 		}
 		return res
 	}
-	c := testserverClient(t, addr)
+	c := memServerClient(t, addr)
 	for i := 0; i < 5; i++ {
-		m := testserver.GenMessage(60, i, 400)
+		m := dovecot.GenMessage(60, i, 400)
 		cmd := c.Append("INBOX", int64(len(m)), nil)
 		cmd.Write(m)
 		cmd.Close()
@@ -544,17 +544,17 @@ func TestPlainIMAP4rev1Server(t *testing.T) {
 	}
 	inbox, _ := store.CreateFolder("INBOX", '/')
 	for i := 0; i < 3; i++ {
-		inbox.Deliver(bytes.NewReader(testserver.GenMessage(61, i, 400)), maildir.DeliverOpts{Flags: "S"})
+		inbox.Deliver(bytes.NewReader(dovecot.GenMessage(61, i, 400)), maildir.DeliverOpts{Flags: "S"})
 	}
 	run()
 	run() // links the uploads (no APPENDUID)
-	check := func() map[string][]testserver.Msg {
+	check := func() map[string][]dovecot.Msg {
 		t.Helper()
-		s, l := testserver.ClientState(t, c), testserver.LocalState(t, root)
-		if d := testserver.Diff(s, l); d != "" {
+		s, l := dovecot.ClientState(t, c), dovecot.LocalState(t, root)
+		if d := dovecot.Diff(s, l); d != "" {
 			t.Fatalf("differ:\n%s", d)
 		}
-		if dup := testserver.Duplicates(s); len(dup) > 0 {
+		if dup := dovecot.Duplicates(s); len(dup) > 0 {
 			t.Fatalf("duplicates %v", dup)
 		}
 		return s
@@ -577,11 +577,11 @@ func TestPlainIMAP4rev1Server(t *testing.T) {
 	res := run()
 	s := check()
 	if len(s["INBOX"]) != 6 || len(s["Archive"]) != 1 {
-		t.Fatalf("after changes: %s / %+v", testserver.Diff(s, nil), res)
+		t.Fatalf("after changes: %s / %+v", dovecot.Diff(s, nil), res)
 	}
 }
 
-func testserverClient(t *testing.T, addr string) *imapclient.Client {
+func memServerClient(t *testing.T, addr string) *imapclient.Client {
 	t.Helper()
 	c, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
@@ -600,8 +600,8 @@ func TestFolderDeletionPolicies(t *testing.T) {
 			e := newEnv(t, fmt.Sprintf("remove = %q", remove))
 			e.d.CreateFolder(t, user, "GoneOnServer")
 			e.d.CreateFolder(t, user, "GoneLocally")
-			e.d.Append(t, user, "GoneOnServer", testserver.GenMessage(70, 0, 300))
-			e.d.Append(t, user, "GoneLocally", testserver.GenMessage(71, 0, 300))
+			e.d.Append(t, user, "GoneOnServer", dovecot.GenMessage(70, 0, 300))
+			e.d.Append(t, user, "GoneLocally", dovecot.GenMessage(71, 0, 300))
 			e.mustRun(t)
 			e.converged(t)
 			e.d.DeleteFolder(t, user, "GoneOnServer")
@@ -662,7 +662,7 @@ func TestServerOnlyChanges(t *testing.T) {
 	e.mustRun(t)
 	e.d.SetFlags(t, user, "INBOX", uids[0], imap.StoreFlagsAdd, imap.FlagFlagged)
 	e.d.SetFlags(t, user, "INBOX", uids[1], imap.StoreFlagsAdd, imap.FlagSeen)
-	e.d.Append(t, user, "INBOX", testserver.GenMessage(81, 0, 400))
+	e.d.Append(t, user, "INBOX", dovecot.GenMessage(81, 0, 400))
 	res := e.mustRun(t)
 	if res.FlagsLocal != 2 || res.Fetched != 1 {
 		t.Fatalf("flags + new: %+v", res)
@@ -720,7 +720,7 @@ func TestPipelinedGather(t *testing.T) {
 	for fi, f := range folders {
 		e.d.CreateFolder(t, user, f)
 		for i := 0; i < 5; i++ {
-			m := testserver.GenMessage(int64(500+fi), i, 500)
+			m := dovecot.GenMessage(int64(500+fi), i, 500)
 			msgs[f] = append(msgs[f], m)
 			uids[f] = append(uids[f], e.d.Append(t, user, f, m, imap.FlagSeen))
 		}
@@ -729,13 +729,13 @@ func TestPipelinedGather(t *testing.T) {
 	e.converged(t)
 	e.d.SetFlags(t, user, "A-flags", uids["A-flags"][1], imap.StoreFlagsAdd, imap.FlagFlagged)
 	e.d.Expunge(t, user, "B-expunge", uids["B-expunge"][2])
-	e.d.Append(t, user, "C-new", testserver.GenMessage(600, 0, 500))
+	e.d.Append(t, user, "C-new", dovecot.GenMessage(600, 0, 500))
 	e.d.DeleteFolder(t, user, "D-uidvalidity")
 	e.d.CreateFolder(t, user, "D-uidvalidity")
 	for _, m := range msgs["D-uidvalidity"] {
 		e.d.Append(t, user, "D-uidvalidity", m, imap.FlagSeen)
 	}
-	both := testserver.GenMessage(601, 0, 500)
+	both := dovecot.GenMessage(601, 0, 500)
 	e.d.Append(t, user, "E-match", both, imap.FlagSeen)
 	store, _ := maildir.Open(e.root, maildir.Verbatim)
 	lf, _ := store.Folder("E-match", '/')
@@ -806,7 +806,7 @@ func TestNextSelectPipelined(t *testing.T) {
 	for fi, f := range folders {
 		d.CreateFolder(t, user, f)
 		for i := 0; i < 4; i++ {
-			d.Append(t, user, f, testserver.GenMessage(int64(800+fi), i, 400), imap.FlagSeen)
+			d.Append(t, user, f, dovecot.GenMessage(int64(800+fi), i, 400), imap.FlagSeen)
 		}
 	}
 	e.mustRun(t)
@@ -868,7 +868,7 @@ func TestNextSelectThenRefetch(t *testing.T) {
 	for fi, f := range []string{"A", "B"} {
 		d.CreateFolder(t, user, f)
 		for i := 0; i < 3; i++ {
-			d.Append(t, user, f, testserver.GenMessage(int64(850+fi), i, 400), imap.FlagSeen)
+			d.Append(t, user, f, dovecot.GenMessage(int64(850+fi), i, 400), imap.FlagSeen)
 		}
 	}
 	e.mustRun(t)
@@ -876,7 +876,7 @@ func TestNextSelectThenRefetch(t *testing.T) {
 	// A: two new messages on the server; B: a local flag change
 	var gone imap.UID
 	for i := 0; i < 2; i++ {
-		gone = d.Append(t, user, "A", testserver.GenMessage(852, i, 400))
+		gone = d.Append(t, user, "A", dovecot.GenMessage(852, i, 400))
 	}
 	flagLocally(t, e.seenFiles(t, "B", -1)[0])
 	expunged := false
@@ -921,7 +921,7 @@ func TestNextSelectThenRefetch(t *testing.T) {
 func TestBriefPairsKeepMeta(t *testing.T) {
 	e := newEnv(t, `expunge = "none"`)
 	for i := 0; i < 3; i++ {
-		e.d.Append(t, user, "INBOX", testserver.GenMessage(870, i, 400), imap.FlagSeen)
+		e.d.Append(t, user, "INBOX", dovecot.GenMessage(870, i, 400), imap.FlagSeen)
 	}
 	e.mustRun(t)
 	ctx := context.Background()
@@ -974,19 +974,19 @@ func TestBriefPairsKeepMeta(t *testing.T) {
 // per user: the extra logins (warm or not) fail, the folders go to the
 // connection that works, and the run converges without an error.
 func TestServerConnectionLimit(t *testing.T) {
-	e := newEnvWith(t, "max_connections = 4", "", testserver.WithConfig("mail_max_userip_connections = 1"))
+	e := newEnvWith(t, "max_connections = 4", "", dovecot.WithConfig("mail_max_userip_connections = 1"))
 	d := e.d
 	var folders []string
 	for fi := 0; fi < 8; fi++ {
 		f := fmt.Sprintf("F%d", fi)
 		folders = append(folders, f)
 		d.CreateFolder(t, user, f)
-		d.Append(t, user, f, testserver.GenMessage(int64(900+fi), 0, 400), imap.FlagSeen)
+		d.Append(t, user, f, dovecot.GenMessage(int64(900+fi), 0, 400), imap.FlagSeen)
 	}
 	e.mustRun(t)
 	e.converged(t)
 	for fi, f := range folders {
-		d.Append(t, user, f, testserver.GenMessage(int64(950+fi), 0, 400))
+		d.Append(t, user, f, dovecot.GenMessage(int64(950+fi), 0, 400))
 		// a flag to push: the folder needs a connection of its own
 		// (new mail alone would be prefetched in the gather pipeline)
 		flagLocally(t, e.seenFiles(t, f, 1)[0])
@@ -1020,14 +1020,14 @@ func TestPrefetchNewMail(t *testing.T) {
 	e.mustRun(t)
 	e.converged(t)
 
-	e.d.Append(t, user, "A", testserver.GenMessage(1300, 0, 500))
-	e.d.Append(t, user, "A", testserver.GenMessage(1300, 1, 500), imap.FlagSeen, imap.FlagFlagged)
-	e.d.Append(t, user, "A", testserver.GenMessage(1300, 2, 500), imap.FlagSeen)
-	e.d.Append(t, user, "B", testserver.GenMessage(1301, 0, 500))
-	e.d.Append(t, user, "B", testserver.GenMessage(1301, 1, 70_000), imap.FlagAnswered)
-	both := testserver.GenMessage(1302, 0, 500)
+	e.d.Append(t, user, "A", dovecot.GenMessage(1300, 0, 500))
+	e.d.Append(t, user, "A", dovecot.GenMessage(1300, 1, 500), imap.FlagSeen, imap.FlagFlagged)
+	e.d.Append(t, user, "A", dovecot.GenMessage(1300, 2, 500), imap.FlagSeen)
+	e.d.Append(t, user, "B", dovecot.GenMessage(1301, 0, 500))
+	e.d.Append(t, user, "B", dovecot.GenMessage(1301, 1, 70_000), imap.FlagAnswered)
+	both := dovecot.GenMessage(1302, 0, 500)
 	e.d.Append(t, user, "C-match", both, imap.FlagSeen)
-	e.d.Append(t, user, "C-match", testserver.GenMessage(1302, 1, 500))
+	e.d.Append(t, user, "C-match", dovecot.GenMessage(1302, 1, 500))
 	store, _ := maildir.Open(e.root, maildir.Verbatim)
 	lf, _ := store.Folder("C-match", '/')
 	if _, err := lf.Deliver(bytes.NewReader(both), maildir.DeliverOpts{Flags: "S"}); err != nil {
@@ -1035,14 +1035,14 @@ func TestPrefetchNewMail(t *testing.T) {
 	}
 	// a flag change below the new message: asked in a FETCH of its own
 	e.d.SetFlags(t, user, "D-flags", uids["D-flags"][1], imap.StoreFlagsAdd, imap.FlagFlagged)
-	e.d.Append(t, user, "D-flags", testserver.GenMessage(1303, 0, 500), imap.FlagDraft)
-	e.d.Append(t, user, "E-late", testserver.GenMessage(1304, 0, 500))
+	e.d.Append(t, user, "D-flags", dovecot.GenMessage(1303, 0, 500), imap.FlagDraft)
+	e.d.Append(t, user, "E-late", dovecot.GenMessage(1304, 0, 500))
 	// an expunge makes the pipeline leave the folder to a worker; the new
 	// message, prefetched, is gone by then
-	vanish := e.d.Append(t, user, "B2-vanish", testserver.GenMessage(1305, 0, 500))
+	vanish := e.d.Append(t, user, "B2-vanish", dovecot.GenMessage(1305, 0, 500))
 	e.d.Expunge(t, user, "B2-vanish", uids["B2-vanish"][0])
 
-	late := testserver.GenMessage(1304, 1, 500)
+	late := dovecot.GenMessage(1304, 1, 500)
 	res, err := e.run(t, func(o *syncer.Options) {
 		o.Trace = func(format string, args ...any) {
 			switch format {
@@ -1106,11 +1106,11 @@ func TestPrefetchNewMail(t *testing.T) {
 // nothing younger (another program may be writing it).
 func TestCleanTmpOnDelivery(t *testing.T) {
 	e := newEnv(t, "")
-	e.d.Append(t, user, "INBOX", testserver.GenMessage(1400, 0, 400), imap.FlagSeen)
+	e.d.Append(t, user, "INBOX", dovecot.GenMessage(1400, 0, 400), imap.FlagSeen)
 	e.mustRun(t)
 	tmp := filepath.Join(e.root, "INBOX", "tmp")
-	check := testserver.LeftInTmp(t, tmp)
-	e.d.Append(t, user, "INBOX", testserver.GenMessage(1400, 1, 400))
+	check := dovecot.LeftInTmp(t, tmp)
+	e.d.Append(t, user, "INBOX", dovecot.GenMessage(1400, 1, 400))
 	if res := e.mustRun(t); res.Fetched != 1 {
 		t.Fatalf("fetched %d, want 1", res.Fetched)
 	}

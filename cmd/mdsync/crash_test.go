@@ -18,7 +18,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mdsync/mdsync/internal/failpoint"
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 	"github.com/mdsync/mdsync/maildir"
 )
 
@@ -41,20 +41,20 @@ func TestMain(m *testing.M) {
 }
 
 type account struct {
-	d    *testserver.Dovecot
+	d    *dovecot.Server
 	user string
 	dir  string
 	conf string
 	root string
 }
 
-func newAccount(t *testing.T, d *testserver.Dovecot, user string) *account {
+func newAccount(t *testing.T, d *dovecot.Server, user string) *account {
 	t.Helper()
 	return newAccountAt(t, d, user, d.IMAPPort)
 }
 
 // newAccountAt is newAccount through another port (a proxy in front of d).
-func newAccountAt(t *testing.T, d *testserver.Dovecot, user string, port int) *account {
+func newAccountAt(t *testing.T, d *dovecot.Server, user string, port int) *account {
 	t.Helper()
 	d.AddUser(t, user, "pw")
 	dir := t.TempDir()
@@ -105,11 +105,11 @@ func (a *account) mustSync(t *testing.T) string {
 func (a *account) assertConverged(t *testing.T, want map[string][]string) {
 	t.Helper()
 	s := a.d.ServerState(t, a.user)
-	l := testserver.LocalState(t, a.root)
-	if d := testserver.Diff(s, l); d != "" {
+	l := dovecot.LocalState(t, a.root)
+	if d := dovecot.Diff(s, l); d != "" {
 		t.Fatalf("server and maildir differ:\n%s", d)
 	}
-	if dup := testserver.Duplicates(s); len(dup) > 0 {
+	if dup := dovecot.Duplicates(s); len(dup) > 0 {
 		t.Fatalf("duplicates: %v", dup)
 	}
 	for folder, shas := range want {
@@ -142,7 +142,7 @@ func (a *account) killedThenConverges(t *testing.T, fp string, want map[string][
 	}
 }
 
-func sha(msg []byte) string { return testserver.BodySHA256(msg) }
+func sha(msg []byte) string { return dovecot.BodySHA256(msg) }
 
 // allSteps are the journal steps of an IMAP sync.
 var allSteps = []step{
@@ -161,7 +161,7 @@ var allSteps = []step{
 // 1st, 3rd or 7th rename converges on the next run, every flag where the
 // server has it.
 func TestFailpointsLocalBatch(t *testing.T) {
-	d := testserver.StartDovecot(t)
+	d := dovecot.Start(t)
 	for i, fp := range []string{"setflags.after-rename", "setflags.after-rename:3", "setflags.after-rename:7"} {
 		t.Run(fp, func(t *testing.T) {
 			a := newAccount(t, d, fmt.Sprintf("b%d", i))
@@ -172,7 +172,7 @@ func TestFailpointsLocalBatch(t *testing.T) {
 					d.CreateFolder(t, a.user, f)
 				}
 				for j := 0; j < 4; j++ {
-					m := testserver.GenMessage(int64(700+i), j+10*len(want), 600)
+					m := dovecot.GenMessage(int64(700+i), j+10*len(want), 600)
 					uids[f] = append(uids[f], d.Append(t, a.user, f, m))
 					want[f] = append(want[f], sha(m))
 				}
@@ -195,7 +195,7 @@ func TestFailpointsLocalBatch(t *testing.T) {
 // (journaled, not yet recorded) converges on the next run with every message
 // once.
 func TestFailpointsPrefetch(t *testing.T) {
-	d := testserver.StartDovecot(t)
+	d := dovecot.Start(t)
 	for i, fp := range []string{"prefetch.after-read", "prefetch.after-read:2", "prefetch.after-link", "prefetch.after-link:2"} {
 		t.Run(fp, func(t *testing.T) {
 			a := newAccount(t, d, fmt.Sprintf("p%d", i))
@@ -205,7 +205,7 @@ func TestFailpointsPrefetch(t *testing.T) {
 				if f != "INBOX" {
 					d.CreateFolder(t, a.user, f)
 				}
-				m := testserver.GenMessage(int64(800+i), 10*len(want), 600)
+				m := dovecot.GenMessage(int64(800+i), 10*len(want), 600)
 				d.Append(t, a.user, f, m, imap.FlagSeen)
 				want[f] = append(want[f], sha(m))
 			}
@@ -213,7 +213,7 @@ func TestFailpointsPrefetch(t *testing.T) {
 			a.assertConverged(t, want)
 			for fi, f := range folders {
 				for j := 0; j < 3; j++ {
-					m := testserver.GenMessage(int64(850+i), 10*fi+j, 600)
+					m := dovecot.GenMessage(int64(850+i), 10*fi+j, 600)
 					d.Append(t, a.user, f, m)
 					want[f] = append(want[f], sha(m))
 				}
@@ -224,7 +224,7 @@ func TestFailpointsPrefetch(t *testing.T) {
 }
 
 func TestFailpoints(t *testing.T) {
-	failpointsOn(t, testserver.StartDovecot(t), nil, allSteps)
+	failpointsOn(t, dovecot.Start(t), nil, allSteps)
 }
 
 // TestFailpointsOnProfiles: the steps where servers differ (uploads without
@@ -242,18 +242,18 @@ func TestFailpointsOnProfiles(t *testing.T) {
 		"courier":  "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT SORT QUOTA IDLE",
 	} {
 		t.Run(name, func(t *testing.T) {
-			failpointsOn(t, testserver.StartDovecot(t, testserver.WithConfig("imap_capability = "+caps)), nil, steps)
+			failpointsOn(t, dovecot.Start(t, dovecot.WithConfig("imap_capability = "+caps)), nil, steps)
 		})
 	}
 	// Courier's login hand-over (what comes with the login is lost),
 	// through a proxy
 	t.Run("courier-login", func(t *testing.T) {
-		failpointsOn(t, testserver.StartDovecot(t), &testserver.ProxyRules{DropAfterLogin: true}, steps)
+		failpointsOn(t, dovecot.Start(t), &dovecot.ProxyRules{DropAfterLogin: true}, steps)
 	})
 	// GNU imap4d's PERMANENTFLAGS, through a proxy
 	t.Run("imap4d", func(t *testing.T) {
-		rules := testserver.IMAP4dRules()
-		failpointsOn(t, testserver.StartDovecot(t), &rules, steps)
+		rules := dovecot.IMAP4dRules()
+		failpointsOn(t, dovecot.Start(t), &rules, steps)
 	})
 }
 
@@ -265,10 +265,10 @@ type step struct {
 
 // failpointsOn kills a sync at each step and checks that the next run
 // converges with nothing lost or duplicated.
-func failpointsOn(t *testing.T, d *testserver.Dovecot, proxy *testserver.ProxyRules, steps []step) {
+func failpointsOn(t *testing.T, d *dovecot.Server, proxy *dovecot.ProxyRules, steps []step) {
 	port := d.IMAPPort
 	if proxy != nil {
-		port = testserver.StartIMAPProxy(t, d.IMAPAddr(), *proxy).Port
+		port = dovecot.StartIMAPProxy(t, d.IMAPAddr(), *proxy).Port
 	}
 	for i, st := range steps {
 
@@ -277,7 +277,7 @@ func failpointsOn(t *testing.T, d *testserver.Dovecot, proxy *testserver.ProxyRu
 			var inbox []string
 			var uids []imap.UID
 			for j := 0; j < 10; j++ {
-				m := testserver.GenMessage(int64(100+i), j, 700)
+				m := dovecot.GenMessage(int64(100+i), j, 700)
 				uids = append(uids, d.Append(t, a.user, "INBOX", m))
 				inbox = append(inbox, sha(m))
 			}
@@ -297,10 +297,10 @@ func failpointsOn(t *testing.T, d *testserver.Dovecot, proxy *testserver.ProxyRu
 					bySHA[sha(b)] = m
 				}
 				for j := 0; j < 3; j++ {
-					m := testserver.GenMessage(int64(200+i), j, 500)
+					m := dovecot.GenMessage(int64(200+i), j, 500)
 					d.Append(t, a.user, "INBOX", m, imap.FlagSeen)
 					want["INBOX"] = append(want["INBOX"], sha(m))
-					lm := testserver.GenMessage(int64(300+i), j, 600)
+					lm := dovecot.GenMessage(int64(300+i), j, 600)
 					if _, err := lin.Deliver(bytes.NewReader(lm), maildir.DeliverOpts{Flags: "S"}); err != nil {
 						t.Fatal(err)
 					}
@@ -336,13 +336,13 @@ func TestRandomKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long")
 	}
-	d := testserver.StartDovecot(t)
+	d := dovecot.Start(t)
 	a := newAccount(t, d, "killme")
 	const n = 1500
 	var srv, loc [][]byte
 	want := map[string][]string{}
 	for i := 0; i < n; i++ {
-		m := testserver.GenMessage(7, i, 800)
+		m := dovecot.GenMessage(7, i, 800)
 		srv = append(srv, m)
 		want["INBOX"] = append(want["INBOX"], sha(m))
 	}
@@ -356,7 +356,7 @@ func TestRandomKills(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
-		m := testserver.GenMessage(8, i, 800)
+		m := dovecot.GenMessage(8, i, 800)
 		loc = append(loc, m)
 		want["Sent"] = append(want["Sent"], sha(m))
 		if _, err := lf.Deliver(bytes.NewReader(m), maildir.DeliverOpts{Flags: "S", NoDirSync: true}); err != nil {
@@ -370,10 +370,10 @@ func TestRandomKills(t *testing.T) {
 		if i > 0 { // more work each way for every run
 			var more [][]byte
 			for j := 0; j < 100; j++ {
-				m := testserver.GenMessage(int64(1000+i), j, 800)
+				m := dovecot.GenMessage(int64(1000+i), j, 800)
 				more = append(more, m)
 				want["INBOX"] = append(want["INBOX"], sha(m))
-				lm := testserver.GenMessage(int64(2000+i), j, 800)
+				lm := dovecot.GenMessage(int64(2000+i), j, 800)
 				want["Sent"] = append(want["Sent"], sha(lm))
 				if _, err := lf.Deliver(bytes.NewReader(lm), maildir.DeliverOpts{Flags: "S", NoDirSync: true}); err != nil {
 					t.Fatal(err)
@@ -400,10 +400,10 @@ func TestRandomKills(t *testing.T) {
 			killed++
 		}
 		// at no moment may either side hold a duplicate
-		if dup := testserver.Duplicates(d.ServerState(t, a.user)); len(dup) > 0 {
+		if dup := dovecot.Duplicates(d.ServerState(t, a.user)); len(dup) > 0 {
 			t.Fatalf("after kill %d: duplicates on the server: %v", i, dup[:min(5, len(dup))])
 		}
-		if dup := testserver.Duplicates(testserver.LocalState(t, a.root)); len(dup) > 0 {
+		if dup := dovecot.Duplicates(dovecot.LocalState(t, a.root)); len(dup) > 0 {
 			t.Fatalf("after kill %d: duplicates locally: %v", i, dup[:min(5, len(dup))])
 		}
 	}

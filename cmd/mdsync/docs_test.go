@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // TestManPage: docs/mdsync.1 and docs/mdsync.toml.5 render without
@@ -16,7 +16,7 @@ import (
 func TestManPage(t *testing.T) {
 	man, err := exec.LookPath("man")
 	if err != nil {
-		if os.Getenv(testserver.RequireEnv) == "1" {
+		if os.Getenv(dovecot.RequireEnv) == "1" {
 			t.Fatal("man is missing (make test installs man-db)")
 		}
 		t.Skip("no man here")

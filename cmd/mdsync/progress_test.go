@@ -9,7 +9,7 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // TestProgressOnATerminal: a first sync of a few thousand messages in a
@@ -19,10 +19,10 @@ func TestProgressOnATerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long")
 	}
-	d := testserver.StartDovecot(t)
+	d := dovecot.Start(t)
 	var msgs [][]byte
 	for i := 0; i < 3000; i++ {
-		msgs = append(msgs, testserver.GenMessage(11, i, 4000))
+		msgs = append(msgs, dovecot.GenMessage(11, i, 4000))
 	}
 	tty := newAccount(t, d, "progtty")
 	d.BulkLoad(t, tty.user, "INBOX", msgs)

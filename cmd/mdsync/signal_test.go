@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // countFiles counts the message files of a folder (cur/ and new/).
@@ -35,11 +35,11 @@ func TestInterrupt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long")
 	}
-	d := testserver.StartDovecot(t)
+	d := dovecot.Start(t)
 	const n = 4000
 	var msgs [][]byte
 	for i := 0; i < n; i++ {
-		msgs = append(msgs, testserver.GenMessage(9, i, 3000))
+		msgs = append(msgs, dovecot.GenMessage(9, i, 3000))
 	}
 	cases := []struct {
 		name    string

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/mdsync/mdsync/internal/lock"
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -23,8 +23,8 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // order (a POP RETR marks messages \Seen).
 const user, popUser, pass = "alice", "bob", "secret"
 
-func startDovecot(t *testing.T) *testserver.Dovecot {
-	return testserver.StartDovecot(t, testserver.WithUser(user, pass), testserver.WithUser(popUser, pass))
+func startDovecot(t *testing.T) *dovecot.Server {
+	return dovecot.Start(t, dovecot.WithUser(user, pass), dovecot.WithUser(popUser, pass))
 }
 
 // run calls Main in-process.
@@ -45,7 +45,7 @@ func writeConfig(t *testing.T, dir, text string) string {
 }
 
 // dovecotConfig is a config for one channel and one POP account against d.
-func dovecotConfig(dir string, d *testserver.Dovecot, extraIMAP string) string {
+func dovecotConfig(dir string, d *dovecot.Server, extraIMAP string) string {
 	return fmt.Sprintf(`state_dir = %q
 
 [imap.test]
@@ -211,10 +211,10 @@ func TestSyncJSONGolden(t *testing.T) {
 	d.CreateFolder(t, user, "Archive/2023")
 	d.CreateFolder(t, user, "Junk")
 	for i := 0; i < 4; i++ {
-		d.Append(t, user, "INBOX", testserver.GenMessage(7, i, 500))
-		d.Append(t, user, "Archive/2023", testserver.GenMessage(8, i, 500))
-		d.Append(t, user, "Junk", testserver.GenMessage(9, i, 500))
-		d.Append(t, popUser, "INBOX", testserver.GenMessage(10, i, 500))
+		d.Append(t, user, "INBOX", dovecot.GenMessage(7, i, 500))
+		d.Append(t, user, "Archive/2023", dovecot.GenMessage(8, i, 500))
+		d.Append(t, user, "Junk", dovecot.GenMessage(9, i, 500))
+		d.Append(t, popUser, "INBOX", dovecot.GenMessage(10, i, 500))
 	}
 	p := writeConfig(t, dir, dovecotConfig(dir, d, ""))
 	check := func(name string, args ...string) {
@@ -256,7 +256,7 @@ func TestQuietAndVerboseRedaction(t *testing.T) {
 	d := startDovecot(t)
 	dir := t.TempDir()
 	t.Setenv("MDSYNC_TEST_PW", pass)
-	d.Append(t, user, "INBOX", testserver.GenMessage(5, 1, 300))
+	d.Append(t, user, "INBOX", dovecot.GenMessage(5, 1, 300))
 	p := writeConfig(t, dir, dovecotConfig(dir, d, ""))
 	code, out, errOut := run(t, "--config", p, "-vv", "sync", "test")
 	if code != 0 {

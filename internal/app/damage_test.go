@@ -9,7 +9,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 	"github.com/mdsync/mdsync/state"
 )
 
@@ -20,7 +20,7 @@ import (
 func TestDamagedStateIsRebuilt(t *testing.T) {
 	d := startDovecot(t)
 	for i := 0; i < 300; i++ {
-		d.Append(t, user, []string{"INBOX", "Archive"}[i%2], testserver.GenMessage(90, i, 300))
+		d.Append(t, user, []string{"INBOX", "Archive"}[i%2], dovecot.GenMessage(90, i, 300))
 		if i == 0 {
 			d.CreateFolder(t, user, "Archive")
 		}
@@ -71,10 +71,10 @@ func TestDamagedStateIsRebuilt(t *testing.T) {
 		}
 		t.Errorf("not rebuilt by content (%v, %s):\n%s", names, errOut, out)
 	}
-	if diff := testserver.Diff(server, d.ServerState(t, user)); diff != "" {
+	if diff := dovecot.Diff(server, d.ServerState(t, user)); diff != "" {
 		t.Errorf("the server changed:\n%s", diff)
 	}
-	if diff := testserver.Diff(server, testserver.LocalState(t, filepath.Join(dir, "mail"))); diff != "" {
+	if diff := dovecot.Diff(server, dovecot.LocalState(t, filepath.Join(dir, "mail"))); diff != "" {
 		t.Errorf("the maildir is not the server's:\n%s", diff)
 	}
 	if code, out, _ := run(t, "--config", conf, "--json", "sync", "test"); code != 0 || !strings.Contains(out, `"linked": 0,`) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // TestHooks: pre_sync runs before, post_sync after with the JSON of exactly
@@ -19,7 +19,7 @@ import (
 func TestHooks(t *testing.T) {
 	d := startDovecot(t)
 	for i := 0; i < 2; i++ {
-		d.Append(t, user, "INBOX", testserver.GenMessage(900, i, 300))
+		d.Append(t, user, "INBOX", dovecot.GenMessage(900, i, 300))
 	}
 	t.Setenv("MDSYNC_TEST_PW", pass)
 	dir := t.TempDir()

@@ -12,7 +12,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // peer returns the path of another sync tool, skipping the test when it is
@@ -22,7 +22,7 @@ func peer(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv(testserver.RequireEnv) == "1" {
+		if os.Getenv(dovecot.RequireEnv) == "1" {
 			t.Fatalf("%s is missing (make test installs it)", name)
 		}
 		t.Skipf("%s is missing", name)
@@ -34,12 +34,12 @@ func peer(t *testing.T, name string) string {
 // non-ASCII folders, with flags, for a user who switches tools. forwarded
 // adds $Forwarded to some (OfflineIMAP never syncs it: a tree it kept lacks
 // the P that mdsync then adds, rightly).
-func switchAccount(t *testing.T, d *testserver.Dovecot, u string, forwarded bool) {
+func switchAccount(t *testing.T, d *dovecot.Server, u string, forwarded bool) {
 	t.Helper()
 	d.AddUser(t, u, pass)
 	var inbox [][]byte
 	for i := 0; i < 420; i++ {
-		inbox = append(inbox, testserver.GenMessage(int64(len(u)), i, 600+i%7*150))
+		inbox = append(inbox, dovecot.GenMessage(int64(len(u)), i, 600+i%7*150))
 	}
 	d.BulkLoad(t, u, "INBOX", inbox)
 	d.CreateFolder(t, u, "Archive/2023")
@@ -47,7 +47,7 @@ func switchAccount(t *testing.T, d *testserver.Dovecot, u string, forwarded bool
 	for i, f := range []string{"Archive/2023", "Entwürfe"} {
 		var msgs [][]byte
 		for j := 0; j < 50; j++ {
-			msgs = append(msgs, testserver.GenMessage(int64(100+i), j, 900))
+			msgs = append(msgs, dovecot.GenMessage(int64(100+i), j, 900))
 		}
 		d.AppendMany(t, u, f, msgs[:20])
 		d.AppendMany(t, u, f, msgs[20:40], imap.FlagSeen)
@@ -104,7 +104,7 @@ func writesIn(trace string) []string {
 // switchedOver checks that the first mdsync run after an import changes
 // nothing on either side, that a change on each side afterwards
 // propagates, and that the run after that changes nothing.
-func switchedOver(t *testing.T, d *testserver.Dovecot, u, conf, root string) {
+func switchedOver(t *testing.T, d *dovecot.Server, u, conf, root string) {
 	t.Helper()
 	before := fileList(t, root)
 	server := d.ServerState(t, u)
@@ -118,7 +118,7 @@ func switchedOver(t *testing.T, d *testserver.Dovecot, u, conf, root string) {
 	if after := fileList(t, root); strings.Join(after, "\n") != strings.Join(before, "\n") {
 		t.Errorf("the first run changed local files:\n%s", diffLines(before, after))
 	}
-	if d := testserver.Diff(server, d.ServerState(t, u)); d != "" {
+	if d := dovecot.Diff(server, d.ServerState(t, u)); d != "" {
 		t.Errorf("the first run changed the server:\n%s", d)
 	}
 	for _, w := range []string{`"fetched": 0,`, `"appended": 0,`, `"flags_to_server": 0,`, `"flags_to_local": 0,`} {
@@ -128,7 +128,7 @@ func switchedOver(t *testing.T, d *testserver.Dovecot, u, conf, root string) {
 	}
 	// a change on each side
 	d.SetFlags(t, u, "Archive/2023", 1, imap.StoreFlagsAdd, imap.FlagFlagged)
-	d.Append(t, u, "Entwürfe", testserver.GenMessage(999, 1, 500))
+	d.Append(t, u, "Entwürfe", dovecot.GenMessage(999, 1, 500))
 	code, out, trace = run(t, "--config", conf, "-vv", "--json", "sync")
 	if code != 0 || !strings.Contains(out, `"fetched": 1,`) || !strings.Contains(out, `"flags_to_local": 1,`) {
 		t.Errorf("changes did not propagate: exit %d\n%s\n%s", code, out, lastLines(trace, 30))
@@ -140,7 +140,7 @@ func switchedOver(t *testing.T, d *testserver.Dovecot, u, conf, root string) {
 	if w := writesIn(trace); code != 0 || len(w) > 0 {
 		t.Errorf("the run after changed something: exit %d %v", code, w)
 	}
-	if dup := testserver.Duplicates(d.ServerState(t, u)); len(dup) > 0 {
+	if dup := dovecot.Duplicates(d.ServerState(t, u)); len(dup) > 0 {
 		t.Errorf("duplicates on the server: %v", dup)
 	}
 }
@@ -329,7 +329,7 @@ maildir = "m"
 	if !strings.Contains(out, fmt.Sprintf(`"linked": %d,`, total-50)) || !strings.Contains(out, `"fetched": 0,`) || !strings.Contains(out, `"appended": 0,`) {
 		t.Errorf("the other folders were not linked by content:\n%s", out)
 	}
-	if d := testserver.Diff(server, d.ServerState(t, u)); d != "" {
+	if d := dovecot.Diff(server, d.ServerState(t, u)); d != "" {
 		t.Errorf("the server changed:\n%s", d)
 	}
 
@@ -338,13 +338,13 @@ maildir = "m"
 	if code != 0 || !strings.Contains(out, `"linked": 50,`) || !strings.Contains(out, `"fetched": 0,`) || !strings.Contains(out, `"appended": 0,`) {
 		t.Errorf("with names = \"mutf7\": exit %d\n%s\n%s", code, out, errOut)
 	}
-	if d := testserver.Diff(server, d.ServerState(t, u)); d != "" {
+	if d := dovecot.Diff(server, d.ServerState(t, u)); d != "" {
 		t.Errorf("the server changed:\n%s", d)
 	}
 	if n := len(fileList(t, root)) - countNonMessages(t, root); n != total {
 		t.Errorf("%d message files locally, want %d", n, total)
 	}
-	if dup := testserver.Duplicates(d.ServerState(t, u)); len(dup) > 0 {
+	if dup := dovecot.Duplicates(d.ServerState(t, u)); len(dup) > 0 {
 		t.Errorf("duplicates on the server: %v", dup)
 	}
 }

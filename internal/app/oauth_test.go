@@ -13,12 +13,12 @@ import (
 
 	"github.com/mdsync/mdsync/internal/oauth"
 	"github.com/mdsync/mdsync/internal/oauth/oauthtest"
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // oauthConfig is a config whose channel and POP account sign in with
 // OAuth2 at the fake provider, mechanism mech.
-func oauthConfig(dir string, d *testserver.Dovecot, e oauthtest.Endpoints, mech string) string {
+func oauthConfig(dir string, d *dovecot.Server, e oauthtest.Endpoints, mech string) string {
 	o := fmt.Sprintf(`oauth2 = { provider = "custom", client_id = "mdsync-test-client", auth_url = %q, token_url = %q, device_auth_url = %q }
 auth = %q`, e.AuthURL, e.TokenURL, e.DeviceAuthURL, mech)
 	return fmt.Sprintf(`state_dir = %q
@@ -69,9 +69,9 @@ func playBrowser(t *testing.T) {
 // 1; the device flow works; no token or secret shows in -vv or --json.
 func TestOAuth2SignIn(t *testing.T) {
 	fake := oauthtest.Start(t, oauthtest.WithUser(user))
-	d := testserver.StartDovecot(t, testserver.WithUser(user, pass), testserver.WithUser(popUser, pass), testserver.WithOAuth2(fake.Endpoints().IntrospectURL))
-	d.Append(t, user, "INBOX", testserver.GenMessage(300, 0, 400))
-	d.Append(t, popUser, "INBOX", testserver.GenMessage(301, 0, 400))
+	d := dovecot.Start(t, dovecot.WithUser(user, pass), dovecot.WithUser(popUser, pass), dovecot.WithOAuth2(fake.Endpoints().IntrospectURL))
+	d.Append(t, user, "INBOX", dovecot.GenMessage(300, 0, 400))
+	d.Append(t, popUser, "INBOX", dovecot.GenMessage(301, 0, 400))
 	dir := t.TempDir()
 	conf := writeConfig(t, dir, oauthConfig(dir, d, fake.Endpoints(), "xoauth2"))
 	var outputs bytes.Buffer
@@ -110,7 +110,7 @@ func TestOAuth2SignIn(t *testing.T) {
 			t.Errorf("%s: check does not show the mechanism:\n%s", mech, out)
 		}
 	}
-	if got := testserver.LocalState(t, filepath.Join(dir, "mail")); len(got["INBOX"]) != 1 || len(got["POP"]) != 1 {
+	if got := dovecot.LocalState(t, filepath.Join(dir, "mail")); len(got["INBOX"]) != 1 || len(got["POP"]) != 1 {
 		t.Errorf("not synced: %v", got)
 	}
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/mdsync/mdsync/internal/lock"
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // TestDryRunWritesNothing: a dry run on a fresh machine creates no state
@@ -17,8 +17,8 @@ import (
 // plan; on an existing state it changes no file of it.
 func TestDryRunWritesNothing(t *testing.T) {
 	d := startDovecot(t)
-	d.Append(t, user, "INBOX", testserver.GenMessage(500, 0, 300))
-	d.Append(t, popUser, "INBOX", testserver.GenMessage(501, 0, 300))
+	d.Append(t, user, "INBOX", dovecot.GenMessage(500, 0, 300))
+	d.Append(t, popUser, "INBOX", dovecot.GenMessage(501, 0, 300))
 	t.Setenv("MDSYNC_TEST_PW", pass)
 	dir := t.TempDir()
 	conf := writeConfig(t, dir, dovecotConfig(dir, d, ""))
@@ -35,7 +35,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 		t.Fatalf("sync: %d %s", code, errOut)
 	}
 	before := fileList(t, dir)
-	d.Append(t, user, "INBOX", testserver.GenMessage(500, 1, 300))
+	d.Append(t, user, "INBOX", dovecot.GenMessage(500, 1, 300))
 	if code, _, errOut := run(t, "--config", conf, "--dry-run", "sync"); code != 0 {
 		t.Fatalf("second dry run: %d %s", code, errOut)
 	}
@@ -170,8 +170,8 @@ func TestList(t *testing.T) {
 	d := startDovecot(t)
 	d.CreateFolder(t, user, "Archive")
 	d.CreateFolder(t, user, "Junk")
-	d.Append(t, user, "Archive", testserver.GenMessage(700, 0, 300))
-	d.Append(t, user, "Archive", testserver.GenMessage(700, 1, 300))
+	d.Append(t, user, "Archive", dovecot.GenMessage(700, 0, 300))
+	d.Append(t, user, "Archive", dovecot.GenMessage(700, 1, 300))
 	t.Setenv("MDSYNC_TEST_PW", pass)
 	dir := t.TempDir()
 	conf := writeConfig(t, dir, dovecotConfig(dir, d, ""))

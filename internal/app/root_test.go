@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // TestMissingRootFailsLoudly: a Maildir root that is moved away, replaced by
@@ -18,8 +18,8 @@ import (
 func TestMissingRootFailsLoudly(t *testing.T) {
 	d := startDovecot(t)
 	for i := 0; i < 3; i++ {
-		d.Append(t, user, "INBOX", testserver.GenMessage(80, i, 400))
-		d.Append(t, popUser, "INBOX", testserver.GenMessage(81, i, 400))
+		d.Append(t, user, "INBOX", dovecot.GenMessage(80, i, 400))
+		d.Append(t, popUser, "INBOX", dovecot.GenMessage(81, i, 400))
 	}
 	t.Setenv("MDSYNC_TEST_PW", pass)
 	dir := t.TempDir()
@@ -48,7 +48,7 @@ func TestMissingRootFailsLoudly(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.break_(t)
-			d.Append(t, user, "INBOX", testserver.GenMessage(82, len(tc.name), 400))
+			d.Append(t, user, "INBOX", dovecot.GenMessage(82, len(tc.name), 400))
 			code, out, errOut := run(t, "--config", conf, "-q", "sync")
 			if code != ExitFailed {
 				t.Errorf("exit %d, want 1 (stdout %q stderr %q)", code, out, errOut)
@@ -93,12 +93,12 @@ func TestMissingRootFailsLoudly(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s %s", code, out, errOut)
 		}
-		local := testserver.LocalState(t, root)
+		local := dovecot.LocalState(t, root)
 		if len(local["INBOX"]) != len(server["INBOX"]) || len(local["POP"]) != 3 {
 			t.Errorf("redownloaded %d of %d INBOX messages and %d of 3 POP ones", len(local["INBOX"]), len(server["INBOX"]), len(local["POP"]))
 		}
-		if got := d.ServerState(t, user); testserver.Diff(got, server) != "" {
-			t.Errorf("the server changed: %s", testserver.Diff(got, server))
+		if got := d.ServerState(t, user); dovecot.Diff(got, server) != "" {
+			t.Errorf("the server changed: %s", dovecot.Diff(got, server))
 		}
 	})
 }

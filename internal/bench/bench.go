@@ -20,7 +20,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // Options configures Run.
@@ -197,7 +197,7 @@ func Run(ctx context.Context, o Options) (reportPath string, err error) {
 	}()
 	b.collectInfo()
 	b.logf("starting Dovecot")
-	d := testserver.StartDovecot(b.tb, testserver.WithConfig(
+	d := dovecot.Start(b.tb, dovecot.WithConfig(
 		"mail_max_userip_connections = 100",
 		"imap_max_line_length = 1M",
 	))

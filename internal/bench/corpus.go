@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // Corpus describes a deterministic set of messages spread over folders.
@@ -197,7 +197,7 @@ func human(n int64) string {
 // Message returns the RFC 5322 bytes of m (CRLF line endings).
 func (m MsgSpec) Message() []byte {
 	if !m.Attach {
-		return testserver.GenMessage(m.GenSeed, m.Index, m.Size)
+		return dovecot.GenMessage(m.GenSeed, m.Index, m.Size)
 	}
 	return attachMessage(m.GenSeed, m.Index, m.Size)
 }

@@ -231,7 +231,7 @@ func (b *Bench) report() string {
 	p("## Corpus")
 	p("")
 	if c := b.info["corpus"]; c != "" {
-		p("- scenarios 1–5, 7, 8: %s. Flags on the server: ~70%% \\Seen, 10%% \\Answered+\\Seen, 7%% \\Flagged. Loaded with `testserver.BulkLoad` (files written into Dovecot's Maildir + `doveadm force-resync`) and UID STORE.", c)
+		p("- scenarios 1–5, 7, 8: %s. Flags on the server: ~70%% \\Seen, 10%% \\Answered+\\Seen, 7%% \\Flagged. Loaded with `dovecot.Server.BulkLoad` (files written into Dovecot's Maildir + `doveadm force-resync`) and UID STORE.", c)
 	}
 	for _, size := range b.p.scaleSizes {
 		if c := b.scaleC[size]; c != "" {

@@ -10,12 +10,12 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // server wraps the private Dovecot with error-returning helpers.
 type server struct {
-	d  *testserver.Dovecot
+	d  *dovecot.Server
 	tb *benchTB
 }
 

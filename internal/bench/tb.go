@@ -13,8 +13,8 @@ type fatal struct{ msg string }
 
 func (f fatal) Error() string { return f.msg }
 
-// benchTB lets the standalone benchmark reuse internal/testserver, whose
-// helpers take a testing.TB. It implements the methods testserver calls;
+// benchTB lets the standalone benchmark reuse internal/testkit/dovecot, whose
+// helpers take a testing.TB. It implements the methods that package calls;
 // the embedded (nil) interface only supplies testing.TB's unexported
 // method, so an unexpected call panics loudly instead of doing nothing.
 // Fatal errors panic with a fatal value; callers use it from one goroutine.

@@ -11,7 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mdsync/mdsync/internal/imapfake"
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // TestChooseAuth: what each setting picks from what the server offers.
@@ -63,7 +63,7 @@ func TestChooseAuth(t *testing.T) {
 // a plaintext connection gets no password at all.
 func TestAutoAuthAgainstServers(t *testing.T) {
 	const user, pass = "alice", "s3cret-pw"
-	d := testserver.StartDovecot(t, testserver.WithUser(user, pass))
+	d := dovecot.Start(t, dovecot.WithUser(user, pass))
 	var trace bytes.Buffer
 	c, err := Dial(context.Background(), Options{Host: "127.0.0.1", Port: d.IMAPPort, TLS: "none", User: user, Password: pass, Timeout: 10 * time.Second, Debug: &trace})
 	if err != nil {

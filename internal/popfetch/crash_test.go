@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/mdsync/mdsync/internal/failpoint"
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // TestChildFetch is the helper process of the crash and memory tests: it
@@ -53,7 +53,7 @@ func TestChildFetch(t *testing.T) {
 }
 
 type child struct {
-	d      *testserver.Dovecot
+	d      *dovecot.Server
 	user   string
 	dir    string
 	delete string
@@ -96,7 +96,7 @@ func (c child) run(t *testing.T, fp string, extra ...string) (int, string) {
 // leaves every server message exactly once in new/, with nothing in tmp/,
 // no pending journal entry, and (after-fetch) an empty server.
 func TestCrashFailpoints(t *testing.T) {
-	d := testserver.StartDovecot(t)
+	d := dovecot.Start(t)
 	const n = 12
 	type step struct {
 		fp   string
@@ -166,7 +166,7 @@ func TestCrashFailpoints(t *testing.T) {
 // after a random number of new deliveries (random batch sizes); a clean run
 // then leaves each message exactly once.
 func TestCrashRandomKill(t *testing.T) {
-	d := testserver.StartDovecot(t)
+	d := dovecot.Start(t)
 	const user, n = "randomkill", 200
 	d.AddUser(t, user, dovePass)
 	msgs := genMsgs(2024, 0, n, 4000)
@@ -230,10 +230,10 @@ func TestMemoryFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("50 MB message")
 	}
-	d := testserver.StartDovecot(t)
+	d := dovecot.Start(t)
 	const user = "big"
 	d.AddUser(t, user, dovePass)
-	msgs := [][]byte{testserver.GenMessage(42, 0, 50<<20), testserver.GenMessage(42, 1, 3000)}
+	msgs := [][]byte{dovecot.GenMessage(42, 0, 50<<20), dovecot.GenMessage(42, 1, 3000)}
 	d.BulkLoad(t, user, "INBOX", msgs)
 	ch := child{d: d, user: user, dir: t.TempDir(), delete: "never", batch: 128}
 	_, out := ch.run(t, "", "POPFETCH_MEM=1")

@@ -9,8 +9,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/mdsync/mdsync/internal/testserver"
 	"github.com/mdsync/mdsync/internal/mailnet"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 const dovePass = "secret"
@@ -18,13 +18,13 @@ const dovePass = "secret"
 func genMsgs(seed int64, from, n, size int) [][]byte {
 	var out [][]byte
 	for i := from; i < from+n; i++ {
-		out = append(out, testserver.GenMessage(seed, i, size))
+		out = append(out, dovecot.GenMessage(seed, i, size))
 	}
 	return out
 }
 
 // doveEnv is a local side pointed at user on d, over the given transport.
-func doveEnv(t *testing.T, d *testserver.Dovecot, user string, tlsMode mailnet.TLSMode) *env {
+func doveEnv(t *testing.T, d *dovecot.Server, user string, tlsMode mailnet.TLSMode) *env {
 	t.Helper()
 	d.AddUser(t, user, dovePass)
 	e := newEnv(t, "", d.POP3Port)
@@ -43,7 +43,7 @@ func doveEnv(t *testing.T, d *testserver.Dovecot, user string, tlsMode mailnet.T
 	return e
 }
 
-func serverCount(t *testing.T, d *testserver.Dovecot, user string) int {
+func serverCount(t *testing.T, d *dovecot.Server, user string) int {
 	t.Helper()
 	return len(d.SnapshotFolder(t, user, "INBOX"))
 }
@@ -52,7 +52,7 @@ func serverCount(t *testing.T, d *testserver.Dovecot, user string) int {
 // the test CA: 100 messages fetched once and intact, a second run fetches 0,
 // 5 new ones are fetched as 5, delete = never leaves all on the server.
 func TestDovecotFetch(t *testing.T) {
-	d := testserver.StartDovecot(t)
+	d := dovecot.Start(t)
 	for i, mode := range []mailnet.TLSMode{mailnet.TLSNone, mailnet.TLSImplicit, mailnet.TLSStartTLS} {
 		t.Run(mode.String(), func(t *testing.T) {
 			user := "fetch" + mode.String()
@@ -94,7 +94,7 @@ func TestDovecotFetch(t *testing.T) {
 // what was first seen at least 14 days ago, and UIDLs that vanish from the
 // server are pruned from the state.
 func TestDovecotDelete(t *testing.T) {
-	d := testserver.StartDovecot(t)
+	d := dovecot.Start(t)
 
 	t.Run("after-fetch", func(t *testing.T) {
 		e := doveEnv(t, d, "afterfetch", mailnet.TLSNone)

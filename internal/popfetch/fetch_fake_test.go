@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdsync/mdsync/internal/testserver"
 	"github.com/mdsync/mdsync/internal/mailnet"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 func fakeMsgs(seed int64, n, size int) []fakeMsg {
 	var out []fakeMsg
 	for i := 0; i < n; i++ {
-		out = append(out, fakeMsg{uidl: fmt.Sprintf("uid-%d-%d", seed, i), data: testserver.GenMessage(seed, i, size)})
+		out = append(out, fakeMsg{uidl: fmt.Sprintf("uid-%d-%d", seed, i), data: dovecot.GenMessage(seed, i, size)})
 	}
 	return out
 }
@@ -166,8 +166,8 @@ func TestFakeBadServer(t *testing.T) {
 // refused login is ErrAuth, a server without STLS fails tls = "starttls".
 func TestFakeLimits(t *testing.T) {
 	msgs := fakeMsgs(3, 6, 2000)
-	msgs[1].data = testserver.GenMessage(3, 1, 50_000)
-	msgs[4].data = testserver.GenMessage(3, 4, 60_000)
+	msgs[1].data = dovecot.GenMessage(3, 1, 50_000)
+	msgs[4].data = dovecot.GenMessage(3, 4, 60_000)
 	s := startFake(t, msgs)
 	e := newEnv(t, "", s.port())
 
@@ -230,7 +230,7 @@ func TestFakeCleansTmp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	check := testserver.LeftInTmp(t, tmp)
+	check := dovecot.LeftInTmp(t, tmp)
 	if res := e.mustRun(t, "p"); res.Fetched != 2 {
 		t.Fatalf("fetched %d, want 2", res.Fetched)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mdsync/mdsync/internal/migrate"
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // The integration test syncs a Dovecot account with the real mbsync, then
@@ -36,8 +36,8 @@ var localDirs = map[string]string{
 func requireMbsync(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("mbsync"); err != nil {
-		if os.Getenv(testserver.RequireEnv) == "1" {
-			t.Fatalf("mbsync not installed and %s=1", testserver.RequireEnv)
+		if os.Getenv(dovecot.RequireEnv) == "1" {
+			t.Fatalf("mbsync not installed and %s=1", dovecot.RequireEnv)
 		}
 		t.Skip("mbsync not installed")
 	}
@@ -55,7 +55,7 @@ func runMbsync(t *testing.T, home string, args ...string) {
 
 func TestMbsyncIntegration(t *testing.T) {
 	requireMbsync(t)
-	d := testserver.StartDovecot(t, testserver.WithUser("u", "p"))
+	d := dovecot.Start(t, dovecot.WithUser("u", "p"))
 	for _, f := range []string{"Archive", "Archive/2023", "Entwürfe", "Sent"} {
 		d.CreateFolder(t, "u", f)
 	}
@@ -64,7 +64,7 @@ func TestMbsyncIntegration(t *testing.T) {
 	n := 0
 	for _, f := range []string{"INBOX", "Archive", "Archive/2023", "Entwürfe", "Sent"} {
 		for i := 0; i < 6; i++ {
-			d.Append(t, "u", f, testserver.GenMessage(7, n, 400+37*n), flagSets[(n+i)%len(flagSets)]...)
+			d.Append(t, "u", f, dovecot.GenMessage(7, n, 400+37*n), flagSets[(n+i)%len(flagSets)]...)
 			n++
 		}
 	}
@@ -103,7 +103,7 @@ func TestMbsyncIntegration(t *testing.T) {
 			if err := os.Rename(filepath.Join(inboxNew, name), filepath.Join(mail, "INBOX", "cur", key+":2,FS")); err != nil {
 				t.Fatal(err)
 			}
-			local := testserver.GenMessage(8, len(tc.name), 500)
+			local := dovecot.GenMessage(8, len(tc.name), 500)
 			if err := os.WriteFile(filepath.Join(mail, "Archive", "cur", "1700000000.local1.test:2,S"), bytes.ReplaceAll(local, []byte("\r\n"), []byte("\n")), 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +125,7 @@ func TestMbsyncIntegration(t *testing.T) {
 
 			// An interrupted run leaves a journal: that folder is not
 			// adopted, the others are.
-			d.Append(t, "u", "INBOX", testserver.GenMessage(9, len(tc.name), 300))
+			d.Append(t, "u", "INBOX", dovecot.GenMessage(9, len(tc.name), 300))
 			runMbsync(t, home, "-Tj", "mail:INBOX")
 			res, err = Read(t.Context(), filepath.Join(home, "mbsyncrc"), Options{Home: home, StateHome: filepath.Join(home, ".local", "state")})
 			if err != nil {
@@ -176,7 +176,7 @@ type serverMsg struct {
 var flagLetters = map[imap.Flag]string{imap.FlagDraft: "D", imap.FlagFlagged: "F", "$Forwarded": "P", imap.FlagAnswered: "R", imap.FlagSeen: "S", imap.FlagDeleted: "T"}
 
 // serverMessages fetches the UID, flags and Message-ID of every message.
-func serverMessages(t *testing.T, d *testserver.Dovecot) map[string]map[uint32]serverMsg {
+func serverMessages(t *testing.T, d *dovecot.Server) map[string]map[uint32]serverMsg {
 	t.Helper()
 	c := d.Client(t, "u", "p")
 	out := map[string]map[uint32]serverMsg{}
@@ -241,7 +241,7 @@ func localMessageID(t *testing.T, dir, key string) string {
 }
 
 // checkAdopted compares the adopted folders with the server.
-func checkAdopted(t *testing.T, d *testserver.Dovecot, mail string, res *migrate.Result) {
+func checkAdopted(t *testing.T, d *dovecot.Server, mail string, res *migrate.Result) {
 	t.Helper()
 	byName := map[string]migrate.Folder{}
 	for _, f := range res.Folders {

@@ -15,7 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mdsync/mdsync/internal/migrate"
-	"github.com/mdsync/mdsync/internal/testserver"
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
 // TestRealOfflineIMAP syncs a Dovecot account with the real offlineimap
@@ -25,8 +25,8 @@ import (
 // file holding it, its flags and the folder's UIDVALIDITY.
 func TestRealOfflineIMAP(t *testing.T) {
 	if _, err := exec.LookPath("offlineimap"); err != nil {
-		if os.Getenv(testserver.RequireEnv) == "1" {
-			t.Fatalf("offlineimap not installed and %s=1", testserver.RequireEnv)
+		if os.Getenv(dovecot.RequireEnv) == "1" {
+			t.Fatalf("offlineimap not installed and %s=1", dovecot.RequireEnv)
 		}
 		t.Skip("offlineimap not installed")
 	}
@@ -38,11 +38,11 @@ func TestRealOfflineIMAP(t *testing.T) {
 		{"sep-dot", ".", false},
 		{"utf8foldernames", "/", true},
 	}
-	var opts []testserver.Option
+	var opts []dovecot.Option
 	for _, c := range cases {
-		opts = append(opts, testserver.WithUser(c.name, "pw-"+c.name))
+		opts = append(opts, dovecot.WithUser(c.name, "pw-"+c.name))
 	}
-	d := testserver.StartDovecot(t, opts...)
+	d := dovecot.Start(t, opts...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { testRealOfflineIMAP(t, d, c.name, c.sep, c.utf8) })
 	}
@@ -60,7 +60,7 @@ var flagSets = [][]imap.Flag{
 	{imap.FlagDeleted, imap.FlagSeen},
 }
 
-func testRealOfflineIMAP(t *testing.T, d *testserver.Dovecot, user, sep string, utf8 bool) {
+func testRealOfflineIMAP(t *testing.T, d *dovecot.Server, user, sep string, utf8 bool) {
 	folders := []string{"INBOX", "Archive", "Archive/2023", "Entwürfe"}
 	if sep == "/" {
 		// With sep "." OfflineIMAP cannot sync a name with a "." (see
@@ -73,7 +73,7 @@ func testRealOfflineIMAP(t *testing.T, d *testserver.Dovecot, user, sep string, 
 	msgIDs := map[string]map[imap.UID]string{} // folder -> UID -> Message-ID
 	for i := 0; i < 30; i++ {
 		f := folders[i%len(folders)]
-		msg := testserver.GenMessage(7, i, 400+i*10)
+		msg := dovecot.GenMessage(7, i, 400+i*10)
 		uid := d.Append(t, user, f, msg, flagSets[i%len(flagSets)]...)
 		if msgIDs[f] == nil {
 			msgIDs[f] = map[imap.UID]string{}
@@ -264,14 +264,14 @@ starttls = no
 // synced. Read follows the state: first nothing (with a note), then Dot/ted.
 func TestRealOfflineIMAPDottedFolder(t *testing.T) {
 	if _, err := exec.LookPath("offlineimap"); err != nil {
-		if os.Getenv(testserver.RequireEnv) == "1" {
-			t.Fatalf("offlineimap not installed and %s=1", testserver.RequireEnv)
+		if os.Getenv(dovecot.RequireEnv) == "1" {
+			t.Fatalf("offlineimap not installed and %s=1", dovecot.RequireEnv)
 		}
 		t.Skip("offlineimap not installed")
 	}
-	d := testserver.StartDovecot(t, testserver.WithUser("u", "pw"))
+	d := dovecot.Start(t, dovecot.WithUser("u", "pw"))
 	d.CreateFolder(t, "u", "Dot.ted")
-	d.Append(t, "u", "Dot.ted", testserver.GenMessage(3, 1, 300))
+	d.Append(t, "u", "Dot.ted", dovecot.GenMessage(3, 1, 300))
 	home := t.TempDir()
 	rc := filepath.Join(home, "rc")
 	conf := fmt.Sprintf("[general]\naccounts = a\n[Account a]\nlocalrepository = l\nremoterepository = r\n"+
@@ -329,7 +329,7 @@ func runOfflineIMAP(t *testing.T, rc, home string) {
 	}
 }
 
-func checkConfig(t *testing.T, res *migrate.Result, d *testserver.Dovecot, root, sep string, utf8 bool) {
+func checkConfig(t *testing.T, res *migrate.Result, d *dovecot.Server, root, sep string, utf8 bool) {
 	t.Helper()
 	c := res.Config
 	if len(c.IMAP) != 1 || len(c.Maildir) != 1 || len(c.Channel) != 1 {

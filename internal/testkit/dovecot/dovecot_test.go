@@ -1,4 +1,4 @@
-package testserver
+package dovecot
 
 import (
 	"bufio"
@@ -20,7 +20,7 @@ import (
 
 func TestDovecotProtocols(t *testing.T) {
 	t.Parallel()
-	d := StartDovecot(t, WithUser("alice", "secret"))
+	d := Start(t, WithUser("alice", "secret"))
 
 	checkCaps := func(t *testing.T, c *imapclient.Client) {
 		t.Helper()
@@ -153,7 +153,7 @@ func popLogin(t *testing.T, conn net.Conn, stls bool, cfg ...*tls.Config) {
 
 func TestDovecotMailboxes(t *testing.T) {
 	t.Parallel()
-	d := StartDovecot(t, WithUser("bob", "pw1"))
+	d := Start(t, WithUser("bob", "pw1"))
 	const u = "bob"
 
 	d.CreateFolder(t, u, "Archive/2023")
@@ -227,7 +227,7 @@ func TestDovecotMailboxes(t *testing.T) {
 
 func TestDovecotAddUser(t *testing.T) {
 	t.Parallel()
-	d := StartDovecot(t)
+	d := Start(t)
 	try := func(user, pass string) error {
 		c, err := d.login(user, pass)
 		if err == nil {
@@ -262,7 +262,7 @@ func TestDovecotAddUser(t *testing.T) {
 
 func TestDovecotBulkLoad(t *testing.T) {
 	t.Parallel()
-	d := StartDovecot(t, WithUser("erin", "pw"))
+	d := Start(t, WithUser("erin", "pw"))
 	const n = 1000
 	msgs := make([][]byte, n)
 	for i := range msgs {
@@ -333,7 +333,7 @@ func (f *fakeTB) Fatalf(format string, args ...any) {
 	panic(fakeTBStop{})
 }
 
-func TestStartDovecotMissing(t *testing.T) {
+func TestStartMissing(t *testing.T) {
 	orig := lookupBinary
 	lookupBinary = func(string) string { return "" }
 	defer func() { lookupBinary = orig }()
@@ -346,7 +346,7 @@ func TestStartDovecotMissing(t *testing.T) {
 					panic(r)
 				}
 			}()
-			StartDovecot(f)
+			Start(f)
 		}()
 		return f
 	}

@@ -1,4 +1,4 @@
-package testserver
+package dovecot
 
 import (
 	"bytes"
@@ -41,17 +41,17 @@ func BodySHA256(msg []byte) string {
 
 // Client opens a plain (unencrypted) IMAP connection to the server and logs
 // in as user. The client is logged out and closed in t.Cleanup.
-func (d *Dovecot) Client(t testing.TB, user, pass string) *imapclient.Client {
+func (d *Server) Client(t testing.TB, user, pass string) *imapclient.Client {
 	t.Helper()
 	c, err := d.login(user, pass)
 	if err != nil {
-		t.Fatalf("testserver: IMAP login as %q: %v\n%s", user, err, d.logTail())
+		t.Fatalf("dovecot: IMAP login as %q: %v\n%s", user, err, d.logTail())
 	}
 	t.Cleanup(func() { closeClient(c) })
 	return c
 }
 
-func (d *Dovecot) login(user, pass string) (*imapclient.Client, error) {
+func (d *Server) login(user, pass string) (*imapclient.Client, error) {
 	c, err := imapclient.DialInsecure(d.IMAPAddr(), nil)
 	if err != nil {
 		return nil, err
@@ -70,21 +70,21 @@ func closeClient(c *imapclient.Client) {
 
 // session logs user in with the password it was created with, runs f and
 // logs out. Any error is fatal.
-func (d *Dovecot) session(t testing.TB, user string, what string, f func(c *imapclient.Client) error) {
+func (d *Server) session(t testing.TB, user string, what string, f func(c *imapclient.Client) error) {
 	t.Helper()
 	c, err := d.login(user, d.password(t, user))
 	if err != nil {
-		t.Fatalf("testserver: %s: IMAP login as %q: %v\n%s", what, user, err, d.logTail())
+		t.Fatalf("dovecot: %s: IMAP login as %q: %v\n%s", what, user, err, d.logTail())
 	}
 	defer closeClient(c)
 	if err := f(c); err != nil {
-		t.Fatalf("testserver: %s: %v", what, err)
+		t.Fatalf("dovecot: %s: %v", what, err)
 	}
 }
 
 // CreateFolder creates folder name (UTF-8, '/'-separated) for user. Parents
 // are created as needed.
-func (d *Dovecot) CreateFolder(t testing.TB, user, name string) {
+func (d *Server) CreateFolder(t testing.TB, user, name string) {
 	t.Helper()
 	d.session(t, user, "CREATE "+name, func(c *imapclient.Client) error {
 		return c.Create(name, nil).Wait()
@@ -92,7 +92,7 @@ func (d *Dovecot) CreateFolder(t testing.TB, user, name string) {
 }
 
 // DeleteFolder deletes folder name of user.
-func (d *Dovecot) DeleteFolder(t testing.TB, user, name string) {
+func (d *Server) DeleteFolder(t testing.TB, user, name string) {
 	t.Helper()
 	d.session(t, user, "DELETE "+name, func(c *imapclient.Client) error {
 		return c.Delete(name).Wait()
@@ -100,7 +100,7 @@ func (d *Dovecot) DeleteFolder(t testing.TB, user, name string) {
 }
 
 // RenameFolder renames folder from to to for user.
-func (d *Dovecot) RenameFolder(t testing.TB, user, from, to string) {
+func (d *Server) RenameFolder(t testing.TB, user, from, to string) {
 	t.Helper()
 	d.session(t, user, "RENAME "+from, func(c *imapclient.Client) error {
 		return c.Rename(from, to, nil).Wait()
@@ -109,7 +109,7 @@ func (d *Dovecot) RenameFolder(t testing.TB, user, from, to string) {
 
 // Append appends msg to folder of user with the given flags and returns its
 // UID (from UIDPLUS APPENDUID).
-func (d *Dovecot) Append(t testing.TB, user, folder string, msg []byte, flags ...imap.Flag) imap.UID {
+func (d *Server) Append(t testing.TB, user, folder string, msg []byte, flags ...imap.Flag) imap.UID {
 	t.Helper()
 	var uid imap.UID
 	d.session(t, user, "APPEND "+folder, func(c *imapclient.Client) error {
@@ -122,7 +122,7 @@ func (d *Dovecot) Append(t testing.TB, user, folder string, msg []byte, flags ..
 
 // AppendMany appends msgs to folder over one connection and returns their
 // UIDs in order.
-func (d *Dovecot) AppendMany(t testing.TB, user, folder string, msgs [][]byte, flags ...imap.Flag) []imap.UID {
+func (d *Server) AppendMany(t testing.TB, user, folder string, msgs [][]byte, flags ...imap.Flag) []imap.UID {
 	t.Helper()
 	uids := make([]imap.UID, 0, len(msgs))
 	d.session(t, user, "APPEND "+folder, func(c *imapclient.Client) error {
@@ -159,7 +159,7 @@ func appendMsg(c *imapclient.Client, folder string, msg []byte, flags []imap.Fla
 
 // SetFlags changes the flags of message uid in folder of user: op is
 // imap.StoreFlagsSet, imap.StoreFlagsAdd or imap.StoreFlagsDel.
-func (d *Dovecot) SetFlags(t testing.TB, user, folder string, uid imap.UID, op imap.StoreFlagsOp, flags ...imap.Flag) {
+func (d *Server) SetFlags(t testing.TB, user, folder string, uid imap.UID, op imap.StoreFlagsOp, flags ...imap.Flag) {
 	t.Helper()
 	d.session(t, user, "STORE "+folder, func(c *imapclient.Client) error {
 		if _, err := c.Select(folder, nil).Wait(); err != nil {
@@ -171,7 +171,7 @@ func (d *Dovecot) SetFlags(t testing.TB, user, folder string, uid imap.UID, op i
 
 // Expunge marks the given messages \Deleted and removes them with UID
 // EXPUNGE; other \Deleted messages in the folder are kept.
-func (d *Dovecot) Expunge(t testing.TB, user, folder string, uids ...imap.UID) {
+func (d *Server) Expunge(t testing.TB, user, folder string, uids ...imap.UID) {
 	t.Helper()
 	if len(uids) == 0 {
 		return
@@ -191,7 +191,7 @@ func (d *Dovecot) Expunge(t testing.TB, user, folder string, uids ...imap.UID) {
 
 // Folders returns the names of all selectable folders of user (LIST "" "*"),
 // sorted, INBOX included.
-func (d *Dovecot) Folders(t testing.TB, user string) []string {
+func (d *Server) Folders(t testing.TB, user string) []string {
 	t.Helper()
 	var names []string
 	d.session(t, user, "LIST", func(c *imapclient.Client) error {
@@ -222,7 +222,7 @@ outer:
 }
 
 // UIDValidity returns the UIDVALIDITY of folder of user.
-func (d *Dovecot) UIDValidity(t testing.TB, user, folder string) uint32 {
+func (d *Server) UIDValidity(t testing.TB, user, folder string) uint32 {
 	t.Helper()
 	var v uint32
 	d.session(t, user, "STATUS "+folder, func(c *imapclient.Client) error {
@@ -238,7 +238,7 @@ func (d *Dovecot) UIDValidity(t testing.TB, user, folder string) uint32 {
 
 // Snapshot returns every selectable folder of user with all its messages,
 // sorted by UID. Folders are examined read-only, so nothing changes.
-func (d *Dovecot) Snapshot(t testing.TB, user string) map[string][]ServerMsg {
+func (d *Server) Snapshot(t testing.TB, user string) map[string][]ServerMsg {
 	t.Helper()
 	snap := map[string][]ServerMsg{}
 	d.session(t, user, "snapshot", func(c *imapclient.Client) error {
@@ -259,7 +259,7 @@ func (d *Dovecot) Snapshot(t testing.TB, user string) map[string][]ServerMsg {
 }
 
 // SnapshotFolder is Snapshot for a single folder.
-func (d *Dovecot) SnapshotFolder(t testing.TB, user, folder string) []ServerMsg {
+func (d *Server) SnapshotFolder(t testing.TB, user, folder string) []ServerMsg {
 	t.Helper()
 	var msgs []ServerMsg
 	d.session(t, user, "snapshot "+folder, func(c *imapclient.Client) error {
@@ -327,7 +327,7 @@ func snapshotFolder(c *imapclient.Client, folder string) ([]ServerMsg, error) {
 // (created if needed) and makes Dovecot index them with doveadm
 // force-resync. It is much faster than APPEND for thousands of messages.
 // The messages get UIDs in order, above any existing ones, and no flags.
-func (d *Dovecot) BulkLoad(t testing.TB, user, folder string, msgs [][]byte) {
+func (d *Server) BulkLoad(t testing.TB, user, folder string, msgs [][]byte) {
 	t.Helper()
 	d.password(t, user) // must be a known user
 	if !strings.EqualFold(folder, "INBOX") {
@@ -335,16 +335,16 @@ func (d *Dovecot) BulkLoad(t testing.TB, user, folder string, msgs [][]byte) {
 		// right mUTF-7 directory name; an existing folder is fine.
 		if out, err := d.doveadmErr("mailbox", "create", "-u", user, folder); err != nil &&
 			!strings.Contains(strings.ToLower(out), "exists") {
-			t.Fatalf("testserver: BulkLoad: doveadm mailbox create %s: %v\n%s", folder, err, out)
+			t.Fatalf("dovecot: BulkLoad: doveadm mailbox create %s: %v\n%s", folder, err, out)
 		}
 	}
 	dir := strings.TrimSpace(d.Doveadm(t, "mailbox", "path", "-u", user, folder))
 	if dir == "" || !filepath.IsAbs(dir) {
-		t.Fatalf("testserver: BulkLoad: odd mailbox path %q for %s", dir, folder)
+		t.Fatalf("dovecot: BulkLoad: odd mailbox path %q for %s", dir, folder)
 	}
 	for _, sub := range []string{"", "cur", "new", "tmp"} {
 		if err := d.mkdirMail(filepath.Join(dir, sub)); err != nil {
-			t.Fatalf("testserver: BulkLoad: %v", err)
+			t.Fatalf("dovecot: BulkLoad: %v", err)
 		}
 	}
 	d.mu.Lock()
@@ -359,15 +359,15 @@ func (d *Dovecot) BulkLoad(t testing.TB, user, folder string, msgs [][]byte) {
 			now+int64(i/1000000), i%1000000, os.Getpid(), seq, len(m))
 		tmp := filepath.Join(dir, "tmp", name)
 		if err := os.WriteFile(tmp, m, 0o600); err != nil {
-			t.Fatalf("testserver: BulkLoad: %v", err)
+			t.Fatalf("dovecot: BulkLoad: %v", err)
 		}
 		if d.uid != os.Geteuid() {
 			if err := os.Chown(tmp, d.uid, d.gid); err != nil {
-				t.Fatalf("testserver: BulkLoad: %v", err)
+				t.Fatalf("dovecot: BulkLoad: %v", err)
 			}
 		}
 		if err := os.Rename(tmp, filepath.Join(dir, "cur", name)); err != nil {
-			t.Fatalf("testserver: BulkLoad: %v", err)
+			t.Fatalf("dovecot: BulkLoad: %v", err)
 		}
 	}
 	d.Doveadm(t, "force-resync", "-u", user, folder)
@@ -375,7 +375,7 @@ func (d *Dovecot) BulkLoad(t testing.TB, user, folder string, msgs [][]byte) {
 
 // mkdirMail creates dir (and missing parents inside the mail root) owned by
 // the mail user.
-func (d *Dovecot) mkdirMail(dir string) error {
+func (d *Server) mkdirMail(dir string) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
@@ -392,7 +392,7 @@ func (d *Dovecot) mkdirMail(dir string) error {
 
 // Capabilities logs user in and returns the server's capabilities after
 // authentication, as strings sorted.
-func (d *Dovecot) Capabilities(t testing.TB, user string) []string {
+func (d *Server) Capabilities(t testing.TB, user string) []string {
 	t.Helper()
 	var caps []string
 	d.session(t, user, "CAPABILITY", func(c *imapclient.Client) error {

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package testserver
+package dovecot
 
 import "os/exec"
 

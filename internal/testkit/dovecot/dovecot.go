@@ -1,7 +1,9 @@
-// Package testserver starts mail servers for tests: a private Dovecot
-// instance (IMAP, IMAPS, POP3, POP3S on loopback) and an in-process go-imap
-// memory server, plus helpers to populate and inspect them.
-package testserver
+// Package dovecot starts mail servers for tests, and for the benchmark
+// driver: a private Dovecot instance (IMAP, IMAPS, POP3, POP3S on loopback)
+// and an in-process go-imap memory server, plus helpers to populate and
+// inspect them, generate messages and compare a server with a Maildir.
+// Nothing outside tests and internal/bench imports it.
+package dovecot
 
 import (
 	"bufio"
@@ -32,10 +34,10 @@ import (
 // skipped test into a failed one when set to "1".
 const RequireEnv = "MDSYNC_REQUIRE_DOVECOT"
 
-// Dovecot is a private Dovecot instance started by StartDovecot. It runs as
+// Server is a private Dovecot instance started by Start. It runs as
 // a child of the test process with its own configuration and directories and
 // is stopped in t.Cleanup.
-type Dovecot struct {
+type Server struct {
 	// IMAPPort is the plain IMAP port (STARTTLS available).
 	IMAPPort int
 	// IMAPSPort is the IMAP port with implicit TLS.
@@ -66,7 +68,7 @@ type Dovecot struct {
 	stopOnce sync.Once
 }
 
-// Option configures StartDovecot.
+// Option configures Start.
 type Option func(*options)
 
 type options struct {
@@ -128,25 +130,25 @@ func findBinary(name string) string {
 	return ""
 }
 
-// StartDovecot starts a private Dovecot instance listening on free loopback
+// Start starts a private Dovecot instance listening on free loopback
 // ports and waits until every port accepts connections. It never touches
 // /etc/dovecot or the system instance. If Dovecot is not installed the test
 // is skipped, unless MDSYNC_REQUIRE_DOVECOT=1, in which case it fails.
 //
 // When the test runs as root, mail processes run as nobody (65534); otherwise
 // everything runs as the current user.
-func StartDovecot(t testing.TB, opts ...Option) *Dovecot {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	d := &Dovecot{users: map[string]string{}}
+	d := &Server{users: map[string]string{}}
 	d.dovecot = lookupBinary("dovecot")
 	d.doveadm = lookupBinary("doveadm")
 	if d.dovecot == "" || d.doveadm == "" {
 		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("testserver: dovecot not installed (dovecot=%q doveadm=%q) and %s=1", d.dovecot, d.doveadm, RequireEnv)
+			t.Fatalf("dovecot: dovecot not installed (dovecot=%q doveadm=%q) and %s=1", d.dovecot, d.doveadm, RequireEnv)
 		}
 		t.Skip("dovecot not installed")
 	}
@@ -162,7 +164,7 @@ func StartDovecot(t testing.TB, opts ...Option) *Dovecot {
 	if os.Geteuid() == 0 {
 		d.uid, d.gid = 65534, 65534
 		if _, err := user.Lookup("dovecot"); err != nil {
-			t.Fatalf("testserver: running as root but there is no dovecot user: %v", err)
+			t.Fatalf("dovecot: running as root but there is no dovecot user: %v", err)
 		}
 		if _, err := user.Lookup("dovenull"); err != nil {
 			loginUser = "dovecot"
@@ -171,7 +173,7 @@ func StartDovecot(t testing.TB, opts ...Option) *Dovecot {
 		d.uid, d.gid = os.Geteuid(), os.Getegid()
 		u, err := user.Current()
 		if err != nil {
-			t.Fatalf("testserver: current user: %v", err)
+			t.Fatalf("dovecot: current user: %v", err)
 		}
 		internalUser, loginUser = u.Username, u.Username
 		internalGroup = strconv.Itoa(d.gid)
@@ -182,34 +184,34 @@ func StartDovecot(t testing.TB, opts ...Option) *Dovecot {
 
 	for _, sub := range []string{"run", "state", "mail", "passwd.d"} {
 		if err := os.Mkdir(filepath.Join(d.dir, sub), 0o755); err != nil {
-			t.Fatalf("testserver: %v", err)
+			t.Fatalf("dovecot: %v", err)
 		}
 	}
 	if err := os.Chown(d.mailRoot, d.uid, d.gid); err != nil {
-		t.Fatalf("testserver: chown mail dir: %v", err)
+		t.Fatalf("dovecot: chown mail dir: %v", err)
 	}
 
 	certPEM, keyPEM, err := selfSignedCert()
 	if err != nil {
-		t.Fatalf("testserver: certificate: %v", err)
+		t.Fatalf("dovecot: certificate: %v", err)
 	}
 	d.caPEM = certPEM
 	d.pool = x509.NewCertPool()
 	d.pool.AppendCertsFromPEM(certPEM)
 	if err := os.WriteFile(filepath.Join(d.dir, "cert.pem"), certPEM, 0o644); err != nil {
-		t.Fatalf("testserver: %v", err)
+		t.Fatalf("dovecot: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(d.dir, "key.pem"), keyPEM, 0o600); err != nil {
-		t.Fatalf("testserver: %v", err)
+		t.Fatalf("dovecot: %v", err)
 	}
 
 	for _, up := range o.users {
 		if err := checkUser(up.user, up.pass); err != nil {
-			t.Fatalf("testserver: %v", err)
+			t.Fatalf("dovecot: %v", err)
 		}
 		d.users[up.user] = up.pass
 		if err := d.writePasswd(up.user, up.pass); err != nil {
-			t.Fatalf("testserver: %v", err)
+			t.Fatalf("dovecot: %v", err)
 		}
 	}
 
@@ -226,7 +228,7 @@ func StartDovecot(t testing.TB, opts ...Option) *Dovecot {
 	if o.introspect != "" {
 		ext := fmt.Sprintf("introspection_mode = post\nintrospection_url = %s\nforce_introspection = yes\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n", o.introspect)
 		if err := os.WriteFile(filepath.Join(d.dir, "oauth2.conf.ext"), []byte(ext), 0o644); err != nil {
-			t.Fatalf("testserver: %v", err)
+			t.Fatalf("dovecot: %v", err)
 		}
 	}
 
@@ -236,12 +238,12 @@ func StartDovecot(t testing.TB, opts ...Option) *Dovecot {
 	for attempt := 0; attempt < 3; attempt++ {
 		ports, err := freePorts(4)
 		if err != nil {
-			t.Fatalf("testserver: free ports: %v", err)
+			t.Fatalf("dovecot: free ports: %v", err)
 		}
 		d.IMAPPort, d.IMAPSPort, d.POP3Port, d.POP3SPort = ports[0], ports[1], ports[2], ports[3]
 		cfg.Ports = ports
 		if err := os.WriteFile(d.conf, []byte(cfg.render()), 0o644); err != nil {
-			t.Fatalf("testserver: %v", err)
+			t.Fatalf("dovecot: %v", err)
 		}
 		lastErr = d.start()
 		if lastErr == nil {
@@ -254,7 +256,7 @@ func StartDovecot(t testing.TB, opts ...Option) *Dovecot {
 		_ = os.Truncate(d.logPath, 0)
 	}
 	if lastErr != nil {
-		t.Fatalf("testserver: starting dovecot: %v\n%s", lastErr, d.logTail())
+		t.Fatalf("dovecot: starting dovecot: %v\n%s", lastErr, d.logTail())
 	}
 	t.Cleanup(d.stop)
 	return d
@@ -275,18 +277,18 @@ func instanceDir(t testing.TB) string {
 		}
 		dir, err := os.MkdirTemp(parent, "dcv")
 		if err != nil {
-			t.Fatalf("testserver: %v", err)
+			t.Fatalf("dovecot: %v", err)
 		}
 		t.Cleanup(func() { os.RemoveAll(dir) })
 		base = dir
 	} else {
 		base = filepath.Join(base, "dcv")
 		if err := os.Mkdir(base, 0o755); err != nil {
-			t.Fatalf("testserver: %v", err)
+			t.Fatalf("dovecot: %v", err)
 		}
 	}
 	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatalf("testserver: %v", err)
+		t.Fatalf("dovecot: %v", err)
 	}
 	if os.Geteuid() == 0 {
 		// t.TempDir() and its parent are created 0700: open them up for
@@ -294,11 +296,11 @@ func instanceDir(t testing.TB) string {
 		for p := filepath.Dir(base); p != "/" && p != "."; p = filepath.Dir(p) {
 			st, err := os.Stat(p)
 			if err != nil {
-				t.Fatalf("testserver: %v", err)
+				t.Fatalf("dovecot: %v", err)
 			}
 			if st.Mode().Perm()&0o011 != 0o011 {
 				if err := os.Chmod(p, st.Mode().Perm()|0o011); err != nil {
-					t.Fatalf("testserver: %v", err)
+					t.Fatalf("dovecot: %v", err)
 				}
 			}
 		}
@@ -320,7 +322,7 @@ type configParams struct {
 func (c configParams) render() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	p("# generated by mdsync internal/testserver")
+	p("# generated by mdsync internal/testkit/dovecot")
 	p("base_dir = %s/run", c.Dir)
 	p("state_dir = %s/state", c.Dir)
 	p("instance_name = dovecot-test-%s", filepath.Base(c.Dir))
@@ -387,7 +389,7 @@ func (c configParams) render() string {
 }
 
 // start launches the master in the foreground and waits for the ports.
-func (d *Dovecot) start() error {
+func (d *Server) start() error {
 	errf, err := os.Create(d.errPath)
 	if err != nil {
 		return err
@@ -442,7 +444,7 @@ func (d *Dovecot) start() error {
 
 // isOurs tells whether the server answering on c is this instance: its
 // greeting (plain ports) or its certificate (TLS ports) is this one's.
-func (d *Dovecot) isOurs(c net.Conn, port int) bool {
+func (d *Server) isOurs(c net.Conn, port int) bool {
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	if port == d.IMAPSPort || port == d.POP3SPort {
 		return tls.Client(c, d.TLSConfig()).Handshake() == nil
@@ -454,7 +456,7 @@ func (d *Dovecot) isOurs(c net.Conn, port int) bool {
 // stop sends SIGTERM to the master and waits for it to exit. This takes
 // about 1.1 s: after its children have exited, Dovecot's master sleeps one
 // second to let its log process finish.
-func (d *Dovecot) stop() {
+func (d *Server) stop() {
 	if d.cmd == nil {
 		return
 	}
@@ -473,7 +475,7 @@ func (d *Dovecot) stop() {
 }
 
 // logTail returns the last lines of Dovecot's log and the master's stderr.
-func (d *Dovecot) logTail() string {
+func (d *Server) logTail() string {
 	var b strings.Builder
 	for _, p := range []string{d.errPath, d.logPath} {
 		data, err := os.ReadFile(p)
@@ -491,37 +493,37 @@ func (d *Dovecot) logTail() string {
 
 // LogTail returns the last lines of the instance's log files, for failure
 // messages.
-func (d *Dovecot) LogTail() string { return d.logTail() }
+func (d *Server) LogTail() string { return d.logTail() }
 
 // Host returns the address the server listens on, "127.0.0.1".
-func (d *Dovecot) Host() string { return "127.0.0.1" }
+func (d *Server) Host() string { return "127.0.0.1" }
 
 // IMAPAddr returns host:port of the plain IMAP listener.
-func (d *Dovecot) IMAPAddr() string { return net.JoinHostPort(d.Host(), strconv.Itoa(d.IMAPPort)) }
+func (d *Server) IMAPAddr() string { return net.JoinHostPort(d.Host(), strconv.Itoa(d.IMAPPort)) }
 
 // IMAPSAddr returns host:port of the implicit-TLS IMAP listener.
-func (d *Dovecot) IMAPSAddr() string { return net.JoinHostPort(d.Host(), strconv.Itoa(d.IMAPSPort)) }
+func (d *Server) IMAPSAddr() string { return net.JoinHostPort(d.Host(), strconv.Itoa(d.IMAPSPort)) }
 
 // POP3Addr returns host:port of the plain POP3 listener.
-func (d *Dovecot) POP3Addr() string { return net.JoinHostPort(d.Host(), strconv.Itoa(d.POP3Port)) }
+func (d *Server) POP3Addr() string { return net.JoinHostPort(d.Host(), strconv.Itoa(d.POP3Port)) }
 
 // POP3SAddr returns host:port of the implicit-TLS POP3 listener.
-func (d *Dovecot) POP3SAddr() string { return net.JoinHostPort(d.Host(), strconv.Itoa(d.POP3SPort)) }
+func (d *Server) POP3SAddr() string { return net.JoinHostPort(d.Host(), strconv.Itoa(d.POP3SPort)) }
 
 // CertPool returns a pool holding the server's self-signed certificate.
-func (d *Dovecot) CertPool() *x509.CertPool { return d.pool }
+func (d *Server) CertPool() *x509.CertPool { return d.pool }
 
 // CACertPEM returns the server's self-signed certificate in PEM form.
-func (d *Dovecot) CACertPEM() []byte { return append([]byte(nil), d.caPEM...) }
+func (d *Server) CACertPEM() []byte { return append([]byte(nil), d.caPEM...) }
 
 // TLSConfig returns a client TLS configuration that verifies the server's
 // certificate for 127.0.0.1.
-func (d *Dovecot) TLSConfig() *tls.Config {
+func (d *Server) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: d.pool, ServerName: d.Host()}
 }
 
 // MailDir returns the root Maildir of user on the server side.
-func (d *Dovecot) MailDir(user string) string {
+func (d *Server) MailDir(user string) string {
 	return filepath.Join(d.mailRoot, user, "Maildir")
 }
 
@@ -535,10 +537,10 @@ func (d *Dovecot) MailDir(user string) string {
 // never been looked up and is read at once. After a password change,
 // AddUser checks with doveadm auth test until Dovecot accepts the new
 // password (bounded; typically under a second).
-func (d *Dovecot) AddUser(t testing.TB, user, pass string) {
+func (d *Server) AddUser(t testing.TB, user, pass string) {
 	t.Helper()
 	if err := checkUser(user, pass); err != nil {
-		t.Fatalf("testserver: %v", err)
+		t.Fatalf("dovecot: %v", err)
 	}
 	d.mu.Lock()
 	old, existed := d.users[user]
@@ -546,7 +548,7 @@ func (d *Dovecot) AddUser(t testing.TB, user, pass string) {
 	err := d.writePasswd(user, pass)
 	d.mu.Unlock()
 	if err != nil {
-		t.Fatalf("testserver: %v", err)
+		t.Fatalf("dovecot: %v", err)
 	}
 	if !existed || old == pass {
 		return
@@ -558,7 +560,7 @@ func (d *Dovecot) AddUser(t testing.TB, user, pass string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("testserver: new password of %q not accepted: %v\n%s\n%s", user, err, out, d.logTail())
+			t.Fatalf("dovecot: new password of %q not accepted: %v\n%s\n%s", user, err, out, d.logTail())
 		}
 	}
 }
@@ -572,20 +574,20 @@ func checkUser(user, pass string) error {
 }
 
 // password returns the password user was created with.
-func (d *Dovecot) password(t testing.TB, user string) string {
+func (d *Server) password(t testing.TB, user string) string {
 	t.Helper()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	pass, ok := d.users[user]
 	if !ok {
-		t.Fatalf("testserver: unknown user %q (use WithUser or AddUser)", user)
+		t.Fatalf("dovecot: unknown user %q (use WithUser or AddUser)", user)
 	}
 	return pass
 }
 
 // writePasswd atomically writes the passwd-file of user. Callers hold d.mu
-// (or are StartDovecot).
-func (d *Dovecot) writePasswd(user, pass string) error {
+// (or are Start).
+func (d *Server) writePasswd(user, pass string) error {
 	path := filepath.Join(d.passwd, user)
 	tmp := filepath.Join(d.dir, "passwd.tmp")
 	if err := os.WriteFile(tmp, []byte(user+":{PLAIN}"+pass+"::::::\n"), 0o644); err != nil {
@@ -605,16 +607,16 @@ func (d *Dovecot) writePasswd(user, pass string) error {
 
 // Doveadm runs doveadm against this instance and returns its combined
 // output; a failure is fatal.
-func (d *Dovecot) Doveadm(t testing.TB, args ...string) string {
+func (d *Server) Doveadm(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := d.doveadmErr(args...)
 	if err != nil {
-		t.Fatalf("testserver: doveadm %s: %v\n%s\n%s", strings.Join(args, " "), err, out, d.logTail())
+		t.Fatalf("dovecot: doveadm %s: %v\n%s\n%s", strings.Join(args, " "), err, out, d.logTail())
 	}
 	return out
 }
 
-func (d *Dovecot) doveadmErr(args ...string) (string, error) {
+func (d *Server) doveadmErr(args ...string) (string, error) {
 	cmd := exec.Command(d.doveadm, append([]string{"-c", d.conf}, args...)...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	out, err := cmd.CombinedOutput()

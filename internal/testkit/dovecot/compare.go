@@ -1,4 +1,4 @@
-package testserver
+package dovecot
 
 import (
 	"fmt"
@@ -42,7 +42,7 @@ func sortMsgs(m map[string][]Msg) map[string][]Msg {
 }
 
 // ServerState returns every selectable folder of user with its messages.
-func (d *Dovecot) ServerState(t testing.TB, user string) map[string][]Msg {
+func (d *Server) ServerState(t testing.TB, user string) map[string][]Msg {
 	t.Helper()
 	out := map[string][]Msg{}
 	for folder, msgs := range d.Snapshot(t, user) {

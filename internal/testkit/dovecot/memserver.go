@@ -1,4 +1,4 @@
-package testserver
+package dovecot
 
 import (
 	"net"
@@ -28,7 +28,7 @@ func StartMemServerCaps(t testing.TB, user, pass string, caps imap.CapSet) (addr
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser(user, pass)
 	if err := u.Create("INBOX", nil); err != nil {
-		t.Fatalf("testserver: create INBOX: %v", err)
+		t.Fatalf("dovecot: create INBOX: %v", err)
 	}
 	mem.AddUser(u)
 
@@ -43,7 +43,7 @@ func StartMemServerCaps(t testing.TB, user, pass string, caps imap.CapSet) (addr
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("testserver: listen: %v", err)
+		t.Fatalf("dovecot: listen: %v", err)
 	}
 	done := make(chan struct{})
 	go func() {
