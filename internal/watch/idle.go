@@ -36,8 +36,11 @@ type IdleWatcher struct {
 	Folder string // the name triggers carry
 	// Mailbox is the name to EXAMINE on the server; empty: Folder.
 	Mailbox string
-	Dial    Dialer
-	Renew   time.Duration // default DefaultRenew
+	// Locate, if set, finds the name to EXAMINE on each new connection
+	// instead (a folder below a namespace prefix the server announces).
+	Locate func(ctx context.Context, c *imapclient.Client) (string, error)
+	Dial   Dialer
+	Renew  time.Duration // default DefaultRenew
 	// BackoffMin and BackoffMax bound the wait between tries to connect
 	// (default 1 s and 5 min).
 	BackoffMin, BackoffMax time.Duration
@@ -151,8 +154,14 @@ func (w *IdleWatcher) session(ctx context.Context, out chan<- Trigger, b *Backof
 	if !caps.Has(imap.CapIdle) && !caps.Has(imap.CapIMAP4rev2) {
 		return false, ErrNoIdle
 	}
-	if _, err := c.Select(w.mailbox(), &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
-		return false, fmt.Errorf("examine: %w", err)
+	mailbox := w.mailbox()
+	if w.Locate != nil {
+		if mailbox, err = w.Locate(ctx, c); err != nil {
+			return false, fmt.Errorf("locate %s: %w", w.Folder, err)
+		}
+	}
+	if _, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		return false, fmt.Errorf("examine %s: %w", mailbox, err)
 	}
 	// What changed before the EXAMINE was seen by no one: ask for it.
 	t := Trigger{Target: w.Target, Folders: []string{w.Folder}, Source: SourceConnect}

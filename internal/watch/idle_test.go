@@ -242,3 +242,26 @@ func TestIdleWatcherStopsPromptly(t *testing.T) {
 		t.Fatal(err) // the connection was left open
 	}
 }
+
+func TestIdleWatcherLocate(t *testing.T) {
+	s := fakeServer(t, "IDLE")
+	s.AddMailbox("INBOX.Lists")
+	located := make(chan struct{}, 4)
+	w := &IdleWatcher{Target: "ch", Folder: "Lists", Dial: dialFake(s, nil),
+		Locate: func(ctx context.Context, c *imapclient.Client) (string, error) {
+			located <- struct{}{}
+			return "INBOX.Lists", nil // the server's namespace prefix
+		}}
+	out, _, _ := runIdle(t, w)
+	expect(t, out, false, []string{"Lists"}, SourceConnect)
+	if err := s.WaitIdling("INBOX.Lists", 1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s.Deliver("INBOX", "Subject: not here\r\n\r\nx\r\n") // another folder: no news
+	expectNone(t, out, 100*time.Millisecond)
+	s.Deliver("INBOX.Lists", "Subject: list mail\r\n\r\nx\r\n")
+	expect(t, out, false, []string{"Lists"}, SourceIdle)
+	if len(located) != 1 {
+		t.Fatalf("Locate called %d times for one connection", len(located))
+	}
+}

@@ -37,7 +37,8 @@ type LocalWatcher struct {
 }
 
 // NewLocalWatcher watches dirs (a cur/ or new/ directory -> the folder its
-// changes are reported under) and roots (directories in which a new or
+// changes are reported under; "" asks for a full pass instead, for a
+// directory whose folder name is not known) and roots (directories in which a new or
 // removed subdirectory is a folder made or removed). Directories that do
 // not exist are skipped: a folder made later is seen through its root.
 // Every directory is watched when it returns.
@@ -125,9 +126,15 @@ func (w *LocalWatcher) Run(ctx context.Context, out chan<- Trigger) error {
 			if !relevant {
 				continue
 			}
-			if isFull {
+			switch {
+			case isFull:
 				full, source = true, SourceStructure
-			} else {
+			case folder == "":
+				full = true
+				if source == "" {
+					source = SourceLocal
+				}
+			default:
 				folders[folder] = true
 			}
 			arm(time.Now())
@@ -154,7 +161,7 @@ func (w *LocalWatcher) Run(ctx context.Context, out chan<- Trigger) error {
 				}
 				slices.Sort(t.Folders)
 			}
-			folders, full, first = map[string]bool{}, false, time.Time{}
+			folders, full, source, first = map[string]bool{}, false, "", time.Time{}
 			if !send(ctx, out, t) {
 				return nil
 			}

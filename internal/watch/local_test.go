@@ -229,3 +229,27 @@ func TestLocalWatcherSkipsMissingDirs(t *testing.T) {
 		t.Fatalf("%d directories watched, want %d", got, want)
 	}
 }
+
+func TestLocalWatcherUnnamedFolderAsksForAFullPass(t *testing.T) {
+	root, dirs, roots := maildirTree(t, "INBOX", "Lists.go")
+	dirs[filepath.Join(root, "Lists.go", "cur")] = "" // its name depends on a delimiter not known
+	out := startLocal(t, dirs, roots, 20*time.Millisecond, time.Second)
+	write(t, filepath.Join(root, "Lists.go/cur/1:2,S"))
+	select {
+	case tr := <-out:
+		if !tr.Full || tr.Source != SourceLocal {
+			t.Fatalf("trigger %+v, want a full local pass", tr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no trigger within 5s")
+	}
+	write(t, filepath.Join(root, "INBOX/cur/2:2,S")) // a named one still names its folder
+	select {
+	case tr := <-out:
+		if tr.Full || !slices.Equal(tr.Folders, []string{"INBOX"}) {
+			t.Fatalf("trigger %+v, want INBOX", tr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no trigger within 5s")
+	}
+}
