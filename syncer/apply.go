@@ -16,7 +16,8 @@ import (
 
 type applier struct {
 	ctx    context.Context
-	c      *imapconn.Conn
+	c      *imapconn.Conn // the lane's connection (nil: a plan of local changes)
+	lane   *lane
 	o      Options
 	w      *work
 	byName map[string]*work
@@ -35,8 +36,6 @@ type applier struct {
 	lastOp Op
 	// lastBatch: the fetch batch under way is the last
 	lastBatch bool
-	// sentNext: sendNext sent the next folder's SELECT
-	sentNext bool
 	// lateSync: the caller fsyncs the folder's directories after the
 	// steps, before it records their outcomes (executeLocal).
 	lateSync bool
@@ -61,8 +60,9 @@ func (a *applier) syncDirs() error {
 }
 
 // execute applies a folder's plan.
-func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName map[string]*work, res *Result) error {
-	a, groups, err := newApplier(ctx, c, o, w, byName, res)
+func execute(ctx context.Context, l *lane, o Options, w *work, byName map[string]*work, res *Result) error {
+	c := l.conn()
+	a, groups, err := newApplier(ctx, l, o, w, byName, res)
 	if err != nil {
 		return err
 	}
@@ -110,11 +110,12 @@ func execute(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName m
 // newApplier sorts a folder's plan into groups of actions, selects the
 // folder when the plan needs the server, and finds the local files the
 // plan renames or deletes.
-func newApplier(ctx context.Context, c *imapconn.Conn, o Options, w *work, byName map[string]*work, res *Result) (*applier, map[Op][]Action, error) {
+func newApplier(ctx context.Context, l *lane, o Options, w *work, byName map[string]*work, res *Result) (*applier, map[Op][]Action, error) {
+	c := l.conn()
 	if w.plan.Blocked != "" {
 		return nil, nil, fmt.Errorf("%w: %s", ErrBlocked, w.plan.Blocked)
 	}
-	a := &applier{ctx: ctx, c: c, o: o, w: w, byName: byName, res: res}
+	a := &applier{ctx: ctx, c: c, lane: l, o: o, w: w, byName: byName, res: res}
 	groups := map[Op][]Action{}
 	needServer := false
 	var paired map[uint32]bool

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mdsync/mdsync/internal/imapconn"
 	"github.com/mdsync/mdsync/maildir"
@@ -31,14 +30,6 @@ type work struct {
 	in         FolderInput
 	sel        *imap.SelectData // the SELECT the plan was made from
 	execSel    *imap.SelectData // a later SELECT to apply it
-	// next is the folder its worker serves after this one (see sendNext);
-	// preSel its SELECT, sent on preConn behind this one's last command
-	next    *work
-	preSel  *imapclient.SelectCommand
-	preConn *imapconn.Conn
-	// preAsk: instead of preSel, the folder's gather (SELECT and flag
-	// changes) sent on preConn behind the last command of the one before
-	preAsk     *remoteAsk
 	journal    []state.Entry
 	lazyPairs  bool           // pairs not loaded yet (only the server changed)
 	conn       *imapconn.Conn // the connection gather used

@@ -15,7 +15,8 @@ import (
 // gather collects what changed on the server side of a folder that
 // prepare did not skip (gatherLocal ran first), and matches messages new
 // on both sides by content.
-func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Result) error {
+func gather(ctx context.Context, l *lane, o Options, w *work, res *Result) error {
+	c := l.conn()
 	condstore := c != nil && c.Caps.Has(imap.CapCondStore)
 	if w.createRemote {
 		if o.DryRun {
@@ -26,20 +27,19 @@ func gather(ctx context.Context, c *imapconn.Conn, o Options, w *work, res *Resu
 		}
 	}
 	if !w.in.RemoteUnchanged && !(w.createRemote && o.DryRun) {
-		if err := gatherRemote(ctx, c, o, w, condstore, res); err != nil {
+		if err := gatherRemote(ctx, l, o, w, condstore, res); err != nil {
 			return err
 		}
 	}
 	return matchContent(c, o, w, true)
 }
 
-func gatherRemote(ctx context.Context, c *imapconn.Conn, o Options, w *work, condstore bool, res *Result) error {
-	if ask := w.preAsk; ask != nil && w.preConn == c {
+func gatherRemote(ctx context.Context, l *lane, o Options, w *work, condstore bool, res *Result) error {
+	c := l.conn()
+	if ask := l.takeAsk(w); ask != nil {
 		// sent behind the folder before (applier.sendNext)
-		w.preAsk, w.preConn = nil, nil
 		return finishRemote(ctx, c, o, w, *ask, condstore, true, res)
 	}
-	w.preAsk, w.preConn = nil, nil
 	return finishRemote(ctx, c, o, w, askRemote(c, o, w, condstore, false), condstore, true, res)
 }
 

@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"context"
 	"sync"
 )
 
@@ -93,7 +94,7 @@ func (a *aside) wait() {
 
 // local runs fn over works that need no connection, a few at a time (their
 // cost is fsyncs and reads, which overlap), and waits for them.
-func local(ws []*work, fn func(*work) error) {
+func forEachLocal(_ context.Context, ws []*work, fn func(*work) error) {
 	lx := newAside()
 	for _, w := range ws {
 		lx.run(w, func() error { return fn(w) })

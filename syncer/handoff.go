@@ -14,8 +14,11 @@ import (
 // after another folder's SELECT), and the next folder will select. The
 // next folder still checks UIDVALIDITY before it changes anything.
 func (a *applier) sendNext(step Op) {
-	nx := a.w.next
-	if step != a.lastOp || (step == OpFetch && !a.lastBatch) || nx == nil || nx.preSel != nil || nx.preAsk != nil {
+	if a.lane == nil || a.lane.ahead != nil {
+		return
+	}
+	nx := a.lane.next
+	if step != a.lastOp || (step == OpFetch && !a.lastBatch) || nx == nil {
 		return
 	}
 	condstore := a.c.Caps.Has(imap.CapCondStore)
@@ -25,46 +28,28 @@ func (a *applier) sendNext(step Op) {
 			return
 		}
 		ask := askRemote(a.c, a.o, nx, condstore, false)
-		nx.preAsk, nx.preConn = &ask, a.c
-		a.sentNext = true
+		a.lane.ahead = &sentAhead{w: nx, ask: &ask}
 		return
 	}
 	if nx.plan.Blocked != "" || !needsServer(nx) {
 		return
 	}
-	nx.preSel = a.c.Select(a.o.ns.toServer(nx.name), &imap.SelectOptions{CondStore: condstore})
-	nx.preConn = a.c
-	a.sentNext = true
+	a.lane.ahead = &sentAhead{w: nx, sel: a.c.Select(a.o.ns.toServer(nx.name), &imap.SelectOptions{CondStore: condstore})}
 }
 
 // reselect takes the connection back from the next folder's SELECT sent
 // ahead, for more commands of this folder (a fetch to try again): that
 // SELECT is waited for and forgotten (the next folder selects again).
 func (a *applier) reselect() error {
-	if !a.sentNext {
+	if a.lane == nil || a.lane.ahead == nil {
 		return nil
 	}
-	a.sentNext = false
-	if nx := a.w.next; nx != nil && nx.preSel != nil {
-		nx.preSel.Wait() // the connection's mailbox is nx's after it
-		nx.preSel, nx.preConn = nil, nil
-	}
-	if nx := a.w.next; nx != nil && nx.preAsk != nil {
-		nx.preAsk.sel.Wait()
-		if nx.preAsk.ahead != nil {
-			nx.preAsk.ahead.Close()
-		}
-		nx.preAsk, nx.preConn = nil, nil
-	}
+	a.lane.drain() // the connection's mailbox is the next folder's after it
 	return a.selected(nil)
 }
 
 func (a *applier) selectRW() error {
-	pre := a.w.preSel
-	if a.w.preConn != a.c {
-		pre = nil
-	}
-	a.w.preSel, a.w.preConn = nil, nil
+	pre := a.lane.takeSelect(a.w)
 	if mb := a.c.Mailbox(); pre == nil && mb != nil && mb.Name == a.w.name && (a.w.sel != nil || a.w.execSel != nil) {
 		return nil
 	}

@@ -17,10 +17,10 @@ func recent(mtime, readAt int64) bool { return readAt-mtime < int64(100*time.Mil
 
 func nowUnix() int64 { return time.Now().Unix() }
 
-// prepare tells from the state, the local directory mtimes and the
+// prepareFolder tells from the state, the local directory mtimes and the
 // LIST-STATUS numbers alone whether a folder changed at all: an unchanged
 // folder is skipped without a connection, let alone a SELECT.
-func prepare(ctx context.Context, o Options, w *work, looks map[string]localLook, journals map[int64][]state.Entry, condstore bool, res *Result) error {
+func prepareFolder(ctx context.Context, o Options, w *work, looks map[string]localLook, journals map[int64][]state.Entry, condstore bool, res *Result) error {
 	if w.st == nil {
 		if o.DryRun { // change nothing, not even the state
 			w.st = &state.Folder{Channel: o.Name, Name: w.name}

@@ -1,7 +1,3 @@
-// Package syncer reconciles the folders of a channel between an IMAP
-// account and a Maildir tree. Plan is pure: from the last synced state and
-// what changed on each side it computes an ordered list of actions. The
-// executor (exec.go) applies them through the journal in the state DB.
 package syncer
 
 import (

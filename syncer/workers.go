@@ -9,7 +9,7 @@ import (
 
 // each runs fn over the works on up to max connections. A folder whose
 // connection broke is retried once on a fresh connection.
-func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn, *work) error) {
+func (p *connPool) each(ctx context.Context, ws []*work, fn func(*lane, *work) error) {
 	n := p.max
 	if n > len(ws) {
 		n = len(ws)
@@ -40,30 +40,30 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn,
 	var wg sync.WaitGroup
 	var dialErr error
 	var mu sync.Mutex
-	run := func(c *imapconn.Conn, w *work) *imapconn.Conn {
+	run := func(l *lane, w *work) {
 		for attempt := 0; attempt < 2; attempt++ {
-			if c == nil {
+			if l.c == nil {
 				var err error
-				if c, err = p.get(ctx); err != nil {
+				if l.c, err = p.get(ctx); err != nil {
 					w.err = err
-					return nil
+					return
 				}
 			}
-			w.err = fn(c, w)
+			w.err = fn(l, w)
 			if w.err != nil && isConnError(w.err) {
-				p.put(c, w.err) // dropped
-				c = nil
+				p.put(l.c, w.err) // dropped, with what was sent ahead on it
+				l.c, l.ahead = nil, nil
 			}
 			if w.err == nil || !isConnError(w.err) || isTimeout(w.err) || ctx.Err() != nil {
 				break
 			}
 		}
-		return c
 	}
 	// serve runs a worker's folders: its own first, then shared ones. The
 	// next folder is claimed before the current one runs, so that its
-	// SELECT can follow the current one's last command (w.next).
+	// SELECT can follow the current one's last command (lane.next).
 	serve := func(c *imapconn.Conn, own []*work) *imapconn.Conn {
+		l := &lane{c: c}
 		take := func() *work {
 			if len(own) > 0 {
 				w := own[0]
@@ -76,16 +76,11 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*imapconn.Conn,
 			return nil
 		}
 		for cur := take(); cur != nil; {
-			nxt := take()
-			cur.next = nxt
-			c = run(c, cur)
-			cur.next = nil
-			if nxt != nil && nxt.preConn != c {
-				nxt.preSel, nxt.preAsk, nxt.preConn = nil, nil, nil // sent on a connection since dropped
-			}
-			cur = nxt
+			l.next = take()
+			run(l, cur)
+			cur, l.next = l.next, nil
 		}
-		return c
+		return l.c
 	}
 	workers := 0
 	// folders whose connection could not be taken back go to the first of

@@ -1,0 +1,128 @@
+package syncer
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mdsync/mdsync/internal/imapconn"
+)
+
+// choose decides what the run does with each folder the patterns select on
+// either side (sync, create, remove, follow a rename, skip) and returns the
+// folders to sync. Folder removals are done here, on c0.
+func (r *channelRun) choose(c0 *imapconn.Conn, remote []remoteFolder) ([]*work, error) {
+	ctx, o, res, delim := r.ctx, r.o, r.res, r.delim
+	localNames, unmapped, err := o.Store.List(delim)
+	if err != nil {
+		return nil, fmt.Errorf("list local folders: %w", err)
+	}
+	reportUnmapped(o, unmapped, delim, res)
+	rstat := map[string]*imap.StatusData{}
+	all := r.sides(remote, localNames, rstat)
+	if len(all) == 0 {
+		res.notice("folders = %q matches no folder on the server or in the maildir: nothing is synced", o.Folders)
+	}
+	all = followRenames(ctx, o, all, r.stFolders, rstat, delim, res)
+	all = slices.DeleteFunc(all, func(s FolderSides) bool { return !o.only(s.Name) })
+	all = r.dropLookalikes(all)
+	var works []*work
+	for _, d := range PlanFolders(all, o.Create, o.Remove) {
+		if d.Action.Op != "" {
+			res.FolderOps = append(res.FolderOps, d.Action)
+			switch d.Action.Op {
+			case OpSkipFolder:
+				res.Notes = append(res.Notes, Note{Text: d.Action.Reason, Notice: d.Notice})
+			case OpRemoveLocal, OpRemoveRemote:
+				if o.DryRun {
+					break
+				}
+				if err := removeFolder(ctx, c0, o, d.Action, r.stFolders[d.Name], rstat[d.Name], delim); err != nil {
+					res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", d.Name, err))
+				} else {
+					res.notice("%s: done", d.Action.Reason)
+				}
+			}
+		}
+		if !d.Sync {
+			continue
+		}
+		lf, err := o.Store.Folder(d.Name, delim)
+		if err != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", d.Name, err))
+			continue
+		}
+		st := r.stFolders[d.Name]
+		if d.Redownload && st != nil {
+			res.notice("%s", d.Action.Reason)
+			if !o.DryRun {
+				if err := forgetFolder(ctx, o.DB, st); err != nil {
+					res.Errors = append(res.Errors, fmt.Sprintf("%s: forget the removed folder's state: %v", d.Name, err))
+					continue
+				}
+			}
+			st = nil
+		}
+		works = append(works, &work{name: d.Name, delim: delim, local: lf, st: st, rstat: rstat[d.Name], createLocal: d.CreateLocal, createRemote: d.CreateRemote})
+	}
+	r.byName = make(map[string]*work, len(works))
+	for _, w := range works {
+		r.byName[w.name] = w
+	}
+	return works, nil
+}
+
+// sides tells, for every folder the patterns select, on which sides it is
+// and whether the state knows it; rstat receives the server folders'
+// LIST-STATUS numbers.
+func (r *channelRun) sides(remote []remoteFolder, localNames []string, rstat map[string]*imap.StatusData) []FolderSides {
+	o, delim := r.o, r.delim
+	sides := map[string]*FolderSides{}
+	side := func(n string) *FolderSides {
+		if s, ok := sides[n]; ok {
+			return s
+		}
+		s := &FolderSides{Name: n}
+		sides[n] = s
+		return s
+	}
+	for _, f := range remote {
+		if MatchFolder(o.Folders, f.Name, delim) {
+			side(f.Name).Remote = true
+			rstat[f.Name] = f.Status
+		}
+	}
+	for _, n := range localNames {
+		if MatchFolder(o.Folders, n, delim) {
+			side(n).Local = true
+		}
+	}
+	for n, f := range r.stFolders {
+		if MatchFolder(o.Folders, n, delim) && f.SyncedAt > 0 {
+			side(n).InState = true
+		}
+	}
+	all := make([]FolderSides, 0, len(sides))
+	for _, s := range sides {
+		all = append(all, *s)
+	}
+	return all
+}
+
+// dropLookalikes leaves out, with an error each, the local folders named in
+// modified UTF-7 after a server folder, and that server folder: synced as
+// they are, every message would be there twice.
+func (r *channelRun) dropLookalikes(all []FolderSides) []FolderSides {
+	look := MUTF7Lookalikes(all, r.delim)
+	if len(look) == 0 {
+		return all
+	}
+	drop := map[string]bool{}
+	for _, l := range slices.Sorted(maps.Keys(look)) {
+		drop[l], drop[look[l]] = true, true
+		r.res.Errors = append(r.res.Errors, fmt.Sprintf("local folder %q is the modified UTF-7 spelling of the server's %q (mbsync 1.4 and OfflineIMAP name folders so): set names = \"mutf7\" in the maildir section (mdsync import does), or rename the directory; neither is synced until then", l, look[l]))
+	}
+	return slices.DeleteFunc(all, func(s FolderSides) bool { return drop[s.Name] })
+}

@@ -1,0 +1,86 @@
+package syncer
+
+// route is how a changed folder is gathered, planned and applied.
+//
+//	route      taken when                               server side gathered    planned          applied
+//	aside      the server did not change, and the plan  not at all              at once          aside, in batches of
+//	           needs no server (renames, deletions)                                              folders (executeLocal)
+//	direct     the folder can take no part in a move    in the pipeline, or on  as soon as its   on a connection; aside
+//	           between folders                          the connection that     server side is   if the plan turns out
+//	                                                    applies it              known            to need no server
+//	moveGroup  the run has a folder a synced message    in the pipeline, or on  all together     after the others: local
+//	           left and one with a message the state    a connection            (Plan), so that  plans at once, the rest
+//	           does not know, and it may be either                              a local move is  on connections
+//	                                                                            a server MOVE
+//
+// The pipeline (gatherAhead) gathers, on one connection with pipelined
+// commands, the server side of the direct and moveGroup folders that need
+// only a SELECT and a FETCH CHANGEDSINCE and have no local change.
+type route uint8
+
+const (
+	routeAside route = iota
+	routeDirect
+	routeMoveGroup
+)
+
+// routed are the changed folders by route, each list in the order of
+// changed.
+type routed struct {
+	changed   []*work
+	aside     []*work
+	direct    []*work
+	moveGroup []*work
+}
+
+// route routes the changed folders; those whose server did not change are
+// planned on the way (aside and direct).
+func (r *channelRun) route(changed []*work) routed {
+	var anySrc, anyDst bool
+	roles := map[*work][2]bool{}
+	for _, w := range changed {
+		if w.err != nil {
+			continue
+		}
+		src, dst := moveRoles(w)
+		roles[w] = [2]bool{src, dst}
+		anySrc, anyDst = anySrc || src, anyDst || dst
+	}
+	rt := routed{changed: changed}
+	for _, w := range changed {
+		if w.err != nil {
+			continue
+		}
+		switch routeOf(w, roles[w], anySrc && anyDst) {
+		case routeMoveGroup:
+			rt.moveGroup = append(rt.moveGroup, w)
+		case routeDirect:
+			if w.in.RemoteUnchanged && !w.createRemote {
+				r.plan(w)
+				if !needsServer(w) {
+					rt.aside = append(rt.aside, w)
+					continue
+				}
+			}
+			rt.direct = append(rt.direct, w)
+		}
+	}
+	return rt
+}
+
+// routeOf is a folder's route before its plan is known: a folder that may
+// be a move's source or destination, in a run that has both, joins the
+// move group; any other is direct (aside once its plan needs no server).
+func routeOf(w *work, role [2]bool, moves bool) route {
+	if moves && (role[0] || role[1]) {
+		return routeMoveGroup
+	}
+	return routeDirect
+}
+
+// plan makes a folder's plan from what was gathered.
+func (r *channelRun) plan(w *work) {
+	fp := PlanFolder(w.in, r.policy)
+	r.o.Progress.planned(fp)
+	w.plan = &fp
+}
