@@ -1,6 +1,7 @@
 package syncer_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -199,5 +200,56 @@ func TestMUTF7TreeIsLinked(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(e.root, "Entwürfe")); err == nil {
 		t.Error("a UTF-8 directory was created beside the modified UTF-7 one")
+	}
+}
+
+func noMessageID(seed int64, i int) []byte {
+	m := dovecot.GenMessage(seed, i, 400)
+	var out []string
+	for _, l := range strings.Split(string(m), "\r\n") {
+		if !strings.HasPrefix(l, "Message-ID:") {
+			out = append(out, l)
+		}
+	}
+	return []byte(strings.Join(out, "\r\n"))
+}
+
+// TestLostStateRelinksByContent: with the state DB gone (or a crash between
+// an upload and its record), both sides hold the same messages unpaired; the
+// run links them by Message-ID + size, or by content when there is no
+// Message-ID, instead of copying anything again.
+func TestLostStateRelinksByContent(t *testing.T) {
+	e := newEnv(t, "")
+	for i := 0; i < 4; i++ {
+		e.d.Append(t, user, "INBOX", dovecot.GenMessage(50, i, 500), imap.FlagSeen)
+		e.d.Append(t, user, "INBOX", noMessageID(51, i))
+	}
+	store, _ := maildir.Open(e.root, maildir.Verbatim)
+	inbox, _ := store.CreateFolder("INBOX", '/')
+	for i := 0; i < 3; i++ {
+		inbox.Deliver(bytes.NewReader(noMessageID(52, i)), maildir.DeliverOpts{Flags: "S"})
+		inbox.Deliver(bytes.NewReader(dovecot.GenMessage(53, i, 500)), maildir.DeliverOpts{})
+	}
+	e.mustRun(t)
+	before := e.converged(t)
+	if len(before["INBOX"]) != 14 {
+		t.Fatalf("first sync: %d messages", len(before["INBOX"]))
+	}
+	// lose the state
+	e.db.Close()
+	os.Remove(filepath.Join(e.cfg.StateDir, state.FileName))
+	db, err := state.Open(context.Background(), e.cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.db = db
+	t.Cleanup(func() { db.Close() })
+	res := e.mustRun(t)
+	after := e.converged(t)
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("after losing the state:\n%s\n%s", summarize(before), summarize(after))
+	}
+	if res.Linked != 14 || res.Fetched != 0 || res.Appended != 0 {
+		t.Fatalf("result %+v, want 14 linked, nothing copied", res)
 	}
 }
