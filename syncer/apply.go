@@ -19,8 +19,8 @@ type applier struct {
 	c      *imapconn.Conn // the lane's connection (nil: a plan of local changes)
 	lane   *lane
 	o      Options
-	w      *work
-	byName map[string]*work
+	w      *folderSync
+	byName map[string]*folderSync
 	res    *Result
 
 	// ids holds the journal entries of each group of actions, committed
@@ -60,7 +60,7 @@ func (a *applier) syncDirs() error {
 }
 
 // execute applies a folder's plan.
-func execute(ctx context.Context, l *lane, o Options, w *work, byName map[string]*work, res *Result) error {
+func execute(ctx context.Context, l *lane, o Options, w *folderSync, byName map[string]*folderSync, res *Result) error {
 	c := l.conn()
 	a, groups, err := newApplier(ctx, l, o, w, byName, res)
 	if err != nil {
@@ -75,7 +75,7 @@ func execute(ctx context.Context, l *lane, o Options, w *work, byName map[string
 		return err
 	}
 	o.tracef("    %s began", w.name)
-	a.asyncTail = w.late != nil
+	a.asyncTail = w.recorder != nil
 	switch {
 	case c == nil || len(groups[OpAppend])+len(groups[OpMove]) > 0:
 	case w.anyToServer(groups[OpFetch]):
@@ -95,8 +95,8 @@ func execute(ctx context.Context, l *lane, o Options, w *work, byName map[string
 		return err
 	}
 	o.tracef("    %s steps done", w.name)
-	if w.late != nil { // recorded with other folders' outcomes
-		w.late.addAfter(a)
+	if w.recorder != nil { // recorded with other folders' outcomes
+		w.recorder.addAfter(a)
 		return nil
 	}
 	defer o.tracef("    %s applied", w.name)
@@ -110,7 +110,7 @@ func execute(ctx context.Context, l *lane, o Options, w *work, byName map[string
 // newApplier sorts a folder's plan into groups of actions, selects the
 // folder when the plan needs the server, and finds the local files the
 // plan renames or deletes.
-func newApplier(ctx context.Context, l *lane, o Options, w *work, byName map[string]*work, res *Result) (*applier, map[Op][]Action, error) {
+func newApplier(ctx context.Context, l *lane, o Options, w *folderSync, byName map[string]*folderSync, res *Result) (*applier, map[Op][]Action, error) {
 	c := l.conn()
 	if w.plan.Blocked != "" {
 		return nil, nil, fmt.Errorf("%w: %s", ErrBlocked, w.plan.Blocked)
@@ -162,7 +162,7 @@ func newApplier(ctx context.Context, l *lane, o Options, w *work, byName map[str
 	}
 	if len(groups[OpTombstone])+len(groups[OpLink])+len(groups[OpUpdateBase])+len(groups[OpMove]) > 0 {
 		// their records carry the meta of the pairs they replace
-		if _, err := w.metaPairs(ctx, o.DB); err != nil {
+		if _, err := w.pairs.withMeta(ctx, o.DB, w.st.ID); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -192,9 +192,9 @@ func (a *applier) steps(groups map[Op][]Action) error {
 // probeLocal finds the files of the messages acts touch in a folder that
 // was not scanned (unchanged since the last sync, so each file still has
 // the flags of its pair), one lstat each; false if any is elsewhere.
-func probeLocal(w *work, groups ...[]Action) (map[string]maildir.Message, bool) {
-	base := make(map[string]string, len(w.pairs))
-	for _, p := range w.pairs {
+func probeLocal(w *folderSync, groups ...[]Action) (map[string]maildir.Message, bool) {
+	base := make(map[string]string, len(w.pairs.list))
+	for _, p := range w.pairs.list {
 		if p.Key != "" {
 			base[p.Key] = p.Flags
 		}

@@ -16,9 +16,9 @@ func (r *channelRun) apply(rt routed) {
 func (r *channelRun) applyDirect(rt routed) {
 	ctx, o, res := r.ctx, r.o, r.res
 	aside := newAside()
-	batch := &batches[*work]{run: func(ws []*work) { executeLocal(ctx, o, ws, r.byName, res) }}
-	goAside := func(w *work) {
-		w.aside = true
+	batch := &batches[*folderSync]{run: func(ws []*folderSync) { executeLocal(ctx, o, ws, r.byName, res) }}
+	goAside := func(w *folderSync) {
+		w.batched = true
 		if !o.DryRun {
 			batch.add(w)
 		}
@@ -26,20 +26,20 @@ func (r *channelRun) applyDirect(rt routed) {
 	for _, w := range rt.aside {
 		goAside(w)
 	}
-	isDirect := make(map[*work]bool, len(rt.direct))
+	isDirect := make(map[*folderSync]bool, len(rt.direct))
 	for _, w := range rt.direct {
 		isDirect[w] = true
 	}
 	// Not the folders with local changes: their plans will need the
 	// server, and a worker gathers each with the SELECT it applies it
 	// under, sent behind the last command of the folder before.
-	var pipelined []*work
+	var pipelined []*folderSync
 	for _, w := range rt.changed {
 		if w.err == nil && w.plan == nil && pipelinable(w, r.condstore) && w.in.LocalUnchanged {
 			pipelined = append(pipelined, w)
 		}
 	}
-	gatherAhead(ctx, r.pool, o, pipelined, res, func(w *work) {
+	gatherAhead(ctx, r.pool, o, pipelined, res, func(w *folderSync) {
 		if !isDirect[w] {
 			return // planned with the move group
 		}
@@ -49,9 +49,9 @@ func (r *channelRun) applyDirect(rt routed) {
 		}
 	})
 	r.tracef("gathered ahead %d", len(pipelined))
-	var onConn []*work
+	var onConn []*folderSync
 	for _, w := range rt.direct {
-		if w.aside {
+		if w.batched {
 			continue
 		}
 		if w.gathered && w.plan == nil {
@@ -65,9 +65,9 @@ func (r *channelRun) applyDirect(rt routed) {
 	}
 	commits := newCommitter()
 	for _, w := range onConn {
-		w.late = commits
+		w.recorder = commits
 	}
-	r.pool.each(ctx, onConn, func(l *lane, w *work) error {
+	r.pool.each(ctx, onConn, func(l *lane, w *folderSync) error {
 		w.conn = l.c // a retry prefers it: the folder is selected there
 		r.tracef("  conn %p: %s", l.c, w.name)
 		if w.plan == nil {
@@ -95,12 +95,12 @@ func (r *channelRun) applyDirect(rt routed) {
 
 // applyMoveGroup gathers what the move group's folders still lack, plans
 // them together and applies the plans.
-func (r *channelRun) applyMoveGroup(group []*work) {
+func (r *channelRun) applyMoveGroup(group []*folderSync) {
 	if len(group) == 0 {
 		return
 	}
 	ctx, o, res := r.ctx, r.o, r.res
-	var needConn []*work
+	var needConn []*folderSync
 	for _, w := range group {
 		switch {
 		case w.gathered:
@@ -110,18 +110,18 @@ func (r *channelRun) applyMoveGroup(group []*work) {
 			w.err = gather(ctx, nil, o, w, res)
 		}
 	}
-	r.pool.each(ctx, needConn, func(l *lane, w *work) error {
+	r.pool.each(ctx, needConn, func(l *lane, w *folderSync) error {
 		w.conn = l.c // the folder is selected there when its plan is applied
 		return gather(ctx, l, o, w, res)
 	})
 	var ins []FolderInput
-	var planned []*work
+	var planned []*folderSync
 	for _, w := range group {
-		if w.err == nil && w.briefPairs {
+		if w.err == nil && w.pairs.brief {
 			// a move is matched by the fingerprint of the pair gone
 			var pairs []state.Pair
-			if pairs, w.err = w.metaPairs(ctx, o.DB); w.err == nil {
-				w.pairs, w.in.Pairs, w.briefPairs = pairs, pairs, false
+			if pairs, w.err = w.pairs.withMeta(ctx, o.DB, w.st.ID); w.err == nil {
+				w.setPairs(pairs, false)
 			}
 		}
 		if w.err != nil {
@@ -145,7 +145,7 @@ func (r *channelRun) applyMoveGroup(group []*work) {
 	if o.DryRun {
 		return
 	}
-	var withServer, localOnly []*work
+	var withServer, localOnly []*folderSync
 	for _, w := range planned {
 		if needsServer(w) {
 			withServer = append(withServer, w)
@@ -153,7 +153,7 @@ func (r *channelRun) applyMoveGroup(group []*work) {
 			localOnly = append(localOnly, w)
 		}
 	}
-	forEachLocal(ctx, localOnly, func(w *work) error { return execute(ctx, nil, o, w, r.byName, res) })
-	r.pool.each(ctx, withServer, func(l *lane, w *work) error { return execute(ctx, l, o, w, r.byName, res) })
+	forEachLocal(ctx, localOnly, func(w *folderSync) error { return execute(ctx, nil, o, w, r.byName, res) })
+	r.pool.each(ctx, withServer, func(l *lane, w *folderSync) error { return execute(ctx, l, o, w, r.byName, res) })
 	r.tracef("move group done %d", len(group))
 }

@@ -11,7 +11,7 @@ import (
 // executeLocal applies the plans of several folders that need no server
 // (local renames and deletions): like execute, but with one transaction
 // for all their intents and one for all their outcomes.
-func executeLocal(ctx context.Context, o Options, ws []*work, byName map[string]*work, res *Result) {
+func executeLocal(ctx context.Context, o Options, ws []*folderSync, byName map[string]*folderSync, res *Result) {
 	type item struct {
 		a      *applier
 		groups map[Op][]Action

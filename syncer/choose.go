@@ -13,7 +13,7 @@ import (
 // choose decides what the run does with each folder the patterns select on
 // either side (sync, create, remove, follow a rename, skip) and returns the
 // folders to sync. Folder removals are done here, on c0.
-func (r *channelRun) choose(c0 *imapconn.Conn, remote []remoteFolder) ([]*work, error) {
+func (r *channelRun) choose(c0 *imapconn.Conn, remote []remoteFolder) ([]*folderSync, error) {
 	ctx, o, res, delim := r.ctx, r.o, r.res, r.delim
 	localNames, unmapped, err := o.Store.List(delim)
 	if err != nil {
@@ -28,7 +28,7 @@ func (r *channelRun) choose(c0 *imapconn.Conn, remote []remoteFolder) ([]*work, 
 	all = followRenames(ctx, o, all, r.stFolders, rstat, delim, res)
 	all = slices.DeleteFunc(all, func(s FolderSides) bool { return !o.only(s.Name) })
 	all = r.dropLookalikes(all)
-	var works []*work
+	var works []*folderSync
 	for _, d := range PlanFolders(all, o.Create, o.Remove) {
 		if d.Action.Op != "" {
 			res.FolderOps = append(res.FolderOps, d.Action)
@@ -65,9 +65,9 @@ func (r *channelRun) choose(c0 *imapconn.Conn, remote []remoteFolder) ([]*work, 
 			}
 			st = nil
 		}
-		works = append(works, &work{name: d.Name, delim: delim, local: lf, st: st, rstat: rstat[d.Name], createLocal: d.CreateLocal, createRemote: d.CreateRemote})
+		works = append(works, &folderSync{name: d.Name, delim: delim, local: lf, st: st, rstat: rstat[d.Name], createLocal: d.CreateLocal, createRemote: d.CreateRemote})
 	}
-	r.byName = make(map[string]*work, len(works))
+	r.byName = make(map[string]*folderSync, len(works))
 	for _, w := range works {
 		r.byName[w.name] = w
 	}

@@ -15,7 +15,7 @@ import (
 // gather collects what changed on the server side of a folder that
 // prepare did not skip (gatherLocal ran first), and matches messages new
 // on both sides by content.
-func gather(ctx context.Context, l *lane, o Options, w *work, res *Result) error {
+func gather(ctx context.Context, l *lane, o Options, w *folderSync, res *Result) error {
 	c := l.conn()
 	condstore := c != nil && c.Caps.Has(imap.CapCondStore)
 	if w.createRemote {
@@ -34,7 +34,7 @@ func gather(ctx context.Context, l *lane, o Options, w *work, res *Result) error
 	return matchContent(c, o, w, true)
 }
 
-func gatherRemote(ctx context.Context, l *lane, o Options, w *work, condstore bool, res *Result) error {
+func gatherRemote(ctx context.Context, l *lane, o Options, w *folderSync, condstore bool, res *Result) error {
 	c := l.conn()
 	if ask := l.takeAsk(w); ask != nil {
 		// sent behind the folder before (applier.sendNext)
@@ -56,7 +56,7 @@ type remoteAsk struct {
 // prefetch, the messages new since then are asked with their bodies
 // (startPrefetch), the flag changes only below them: the two sets must not
 // overlap, or the client could hand a body to the flag FETCH.
-func askRemote(c *imapconn.Conn, o Options, w *work, condstore, prefetch bool) remoteAsk {
+func askRemote(c *imapconn.Conn, o Options, w *folderSync, condstore, prefetch bool) remoteAsk {
 	st := w.st
 	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
 	a := remoteAsk{sel: c.Select(o.ns.toServer(w.name), &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore})}
@@ -81,7 +81,7 @@ var errRedo = errors.New("the folder needs a connection of its own")
 // finishRemote reads what askRemote asked. selected is false when other
 // folders' SELECTs were sent after it: a folder that needs more (a full
 // listing, a search for expunged messages) then fails with errRedo.
-func finishRemote(ctx context.Context, c *imapconn.Conn, o Options, w *work, ask remoteAsk, condstore, selected bool, res *Result) error {
+func finishRemote(ctx context.Context, c *imapconn.Conn, o Options, w *folderSync, ask remoteAsk, condstore, selected bool, res *Result) error {
 	st := w.st
 	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
 	selCmd, ahead := ask.sel, ask.ahead
@@ -93,18 +93,18 @@ func finishRemote(ctx context.Context, c *imapconn.Conn, o Options, w *work, ask
 		return fmt.Errorf("select %q: %w", w.name, err)
 	}
 	loadAll := func() error {
-		if !w.lazyPairs {
+		if w.pairs.loaded {
 			return nil
 		}
 		pairs, err := o.DB.Pairs(ctx, st.ID)
 		if err != nil {
 			return err
 		}
-		w.pairs, w.in.Pairs, w.lazyPairs = pairs, pairs, false
+		w.setPairs(pairs, false)
 		res.add(func(r *Result) { r.PairsLoaded += len(pairs) })
 		return nil
 	}
-	w.sel = sel
+	w.planSel = sel
 	in := &w.in
 	if in.LocalOnly = unstorable(sel); in.LocalOnly != "" {
 		res.note("%s: the server cannot keep the flags %s in this folder (PERMANENTFLAGS): they stay local", w.name, in.LocalOnly)
@@ -174,7 +174,7 @@ func finishRemote(ctx context.Context, c *imapconn.Conn, o Options, w *work, ask
 	if changed != nil {
 		in.RemoteFlags = changed.Flags
 	}
-	if w.lazyPairs {
+	if !w.pairs.loaded {
 		// The messages that changed, and how many the state knows: when
 		// none was expunged, those pairs are all the plan needs.
 		present, err := o.DB.CountServerPairs(ctx, st.ID)
@@ -191,7 +191,7 @@ func finishRemote(ctx context.Context, c *imapconn.Conn, o Options, w *work, ask
 			return err
 		}
 		if int(sel.NumMessages) == present+len(uids)-len(pairs) {
-			w.pairs, in.Pairs, w.lazyPairs = pairs, pairs, false
+			w.setPairs(pairs, false)
 			res.add(func(r *Result) { r.PairsLoaded += len(pairs) })
 			in.RemoteUIDs = make(map[uint32]bool, len(uids))
 			for _, u := range uids {
@@ -203,9 +203,9 @@ func finishRemote(ctx context.Context, c *imapconn.Conn, o Options, w *work, ask
 			return err
 		}
 	}
-	paired := make(map[uint32]bool, len(w.pairs))
+	paired := make(map[uint32]bool, len(w.pairs.list))
 	present := 0
-	for _, p := range w.pairs {
+	for _, p := range w.pairs.list {
 		if p.UID > 0 {
 			paired[p.UID] = true
 			present++

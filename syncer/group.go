@@ -12,12 +12,12 @@ type aside struct {
 	wg   sync.WaitGroup
 	sem  chan struct{}
 	mu   sync.Mutex
-	errs map[*work]error
+	errs map[*folderSync]error
 }
 
-func newAside() *aside { return &aside{sem: make(chan struct{}, 4), errs: map[*work]error{}} }
+func newAside() *aside { return &aside{sem: make(chan struct{}, 4), errs: map[*folderSync]error{}} }
 
-func (a *aside) run(w *work, fn func() error) {
+func (a *aside) run(w *folderSync, fn func() error) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -89,12 +89,12 @@ func (a *aside) wait() {
 			w.err = err
 		}
 	}
-	a.errs = map[*work]error{}
+	a.errs = map[*folderSync]error{}
 }
 
 // local runs fn over works that need no connection, a few at a time (their
 // cost is fsyncs and reads, which overlap), and waits for them.
-func forEachLocal(_ context.Context, ws []*work, fn func(*work) error) {
+func forEachLocal(_ context.Context, ws []*folderSync, fn func(*folderSync) error) {
 	lx := newAside()
 	for _, w := range ws {
 		lx.run(w, func() error { return fn(w) })

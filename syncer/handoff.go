@@ -50,7 +50,7 @@ func (a *applier) reselect() error {
 
 func (a *applier) selectRW() error {
 	pre := a.lane.takeSelect(a.w)
-	if mb := a.c.Mailbox(); pre == nil && mb != nil && mb.Name == a.w.name && (a.w.sel != nil || a.w.execSel != nil) {
+	if mb := a.c.Mailbox(); pre == nil && mb != nil && mb.Name == a.w.name && (a.w.planSel != nil || a.w.applySel != nil) {
 		return nil
 	}
 	return a.selected(pre)
@@ -67,15 +67,15 @@ func (a *applier) selected(pre *imapclient.SelectCommand) error {
 		return fmt.Errorf("select %q: %w", a.w.name, err)
 	}
 	want := a.w.st.UIDValidity
-	if a.w.sel != nil {
-		want = a.w.sel.UIDValidity
+	if a.w.planSel != nil {
+		want = a.w.planSel.UIDValidity
 	}
 	if want != 0 && sel.UIDValidity != want {
 		return fmt.Errorf("select %q: UIDVALIDITY changed during the run; the next run will re-match the folder", a.w.name)
 	}
-	// Not w.sel: the folder's numbers to save are those the plan was made
+	// Not w.planSel: the folder's numbers to save are those the plan was made
 	// from (LIST-STATUS when the plan needed no gather); a change someone
 	// made since then must still look like a change next run.
-	a.w.execSel = sel
+	a.w.applySel = sel
 	return nil
 }

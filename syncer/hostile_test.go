@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdsync/mdsync/internal/app"
+	"github.com/mdsync/mdsync/internal/app/options"
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/imapfake"
 	"github.com/mdsync/mdsync/maildir"
@@ -60,7 +60,7 @@ func (e *fakeEnv) run(t *testing.T) (*syncer.Result, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	o := app.ChannelOptions(e.cfg, "t", "secret", nil, nil)
+	o := options.Channel(e.cfg, "t", "secret", nil, nil)
 	o.Store, o.DB = e.store(t), e.db
 	res, err := syncer.Run(ctx, o)
 	if ctx.Err() != nil {

@@ -53,7 +53,7 @@ func (a *applier) beginIn(tx *state.Tx, groups map[Op][]Action) (int, error) {
 	// same transaction (one less on the connection's way)
 	for i, act := range groups[OpFetch] {
 		var k string
-		if p := a.w.pre[act.UID]; p != nil {
+		if p := a.w.prefetch[act.UID]; p != nil {
 			k = p.key // delivered under the key it has in tmp/
 		} else {
 			var err error

@@ -14,14 +14,14 @@ import (
 // worker's goroutine alone; no other goroutine reads or writes it.
 type lane struct {
 	c     *imapconn.Conn
-	next  *work      // the folder the worker serves after the current one
-	ahead *sentAhead // sent for next, not read yet
+	next  *folderSync // the folder the worker serves after the current one
+	ahead *sentAhead  // sent for next, not read yet
 }
 
 // sentAhead is what one folder sent on its lane for the next one: the
 // SELECT to apply its plan under, or (not gathered yet) its gather.
 type sentAhead struct {
-	w   *work
+	w   *folderSync
 	sel *imapclient.SelectCommand
 	ask *remoteAsk
 }
@@ -35,7 +35,7 @@ func (l *lane) conn() *imapconn.Conn {
 }
 
 // takeSelect returns the SELECT sent ahead for w, once (nil if none).
-func (l *lane) takeSelect(w *work) *imapclient.SelectCommand {
+func (l *lane) takeSelect(w *folderSync) *imapclient.SelectCommand {
 	if l == nil || l.ahead == nil || l.ahead.w != w || l.ahead.sel == nil {
 		return nil
 	}
@@ -45,7 +45,7 @@ func (l *lane) takeSelect(w *work) *imapclient.SelectCommand {
 }
 
 // takeAsk returns the gather sent ahead for w, once (nil if none).
-func (l *lane) takeAsk(w *work) *remoteAsk {
+func (l *lane) takeAsk(w *folderSync) *remoteAsk {
 	if l == nil || l.ahead == nil || l.ahead.w != w || l.ahead.ask == nil {
 		return nil
 	}

@@ -20,7 +20,7 @@ func nowUnix() int64 { return time.Now().Unix() }
 // prepareFolder tells from the state, the local directory mtimes and the
 // LIST-STATUS numbers alone whether a folder changed at all: an unchanged
 // folder is skipped without a connection, let alone a SELECT.
-func prepareFolder(ctx context.Context, o Options, w *work, looks map[string]localLook, journals map[int64][]state.Entry, condstore bool, res *Result) error {
+func prepareFolder(ctx context.Context, o Options, w *folderSync, looks map[string]localLook, journals map[int64][]state.Entry, condstore bool, res *Result) error {
 	if w.st == nil {
 		if o.DryRun { // change nothing, not even the state
 			w.st = &state.Folder{Channel: o.Name, Name: w.name}
@@ -48,7 +48,7 @@ func prepareFolder(ctx context.Context, o Options, w *work, looks map[string]loc
 		w.curM, w.newM, w.mtimeAt = look.cm, look.nm, look.at
 		w.in.LocalUnchanged, w.relisted = look.unchanged, look.relisted
 		w.listing, w.listingOK = look.listing, look.listingOK
-		w.ahead = look
+		w.look = look
 	}
 	rs := w.rstat
 	if rs != nil && st.SyncedAt > 0 && rs.UIDValidity == st.UIDValidity && uint32(rs.UIDNext) == st.UIDNext &&
@@ -129,7 +129,7 @@ func lookLocal(ctx context.Context, db *state.DB, lf *maildir.Folder, st *state.
 			l.relisted = !recent(cm, l.at) && !recent(nm, l.at)
 			break
 		}
-		pairs, err := db.PairsBrief(ctx, st.ID) // the meta is loaded if needed (metaPairs)
+		pairs, err := db.PairsBrief(ctx, st.ID) // the meta is loaded if needed (pairSet.withMeta)
 		if err != nil {
 			l.err = err
 			return l
@@ -179,8 +179,8 @@ func startLooks(ctx context.Context, o Options, folders map[string]*state.Folder
 // saveRelisted stores, in one transaction, the new mtimes of the skipped
 // folders whose listing showed them unchanged, so that the next run trusts
 // the mtimes again instead of reading the names.
-func saveRelisted(ctx context.Context, o Options, works []*work) error {
-	var ws []*work
+func saveRelisted(ctx context.Context, o Options, works []*folderSync) error {
+	var ws []*folderSync
 	for _, w := range works {
 		if w.err == nil && w.skip && w.relisted {
 			ws = append(ws, w)
@@ -204,14 +204,14 @@ func saveRelisted(ctx context.Context, o Options, works []*work) error {
 
 // gather collects what changed on each side of a folder that prepare did
 // not skip.
-func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
+func gatherLocal(ctx context.Context, o Options, w *folderSync, res *Result) error {
 	st := w.st
 	if len(w.journal) > 0 && !o.DryRun {
 		if err := recoverFolder(ctx, o, w, w.journal, res); err != nil {
 			return fmt.Errorf("recover: %w", err)
 		}
 		w.journal = nil
-		w.ahead.pairs = nil // recovery changed them
+		w.look.pairs = nil // recovery changed them
 	}
 	if w.createLocal && !o.DryRun {
 		lf, err := o.Store.CreateFolder(w.name, w.delim)
@@ -226,23 +226,21 @@ func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 	if w.in.LocalUnchanged && !w.in.RemoteUnchanged && st.SyncedAt > 0 && !w.createLocal && !w.createRemote {
 		// Only the server changed: gatherRemote loads the pairs of the
 		// messages CONDSTORE reports changed, or all when it must.
-		w.lazyPairs = true
 		return nil
 	}
-	pairs := w.ahead.pairs
-	w.briefPairs = pairs != nil && !w.createLocal
-	if !w.briefPairs {
+	pairs := w.look.pairs
+	brief := pairs != nil && !w.createLocal
+	if !brief {
 		var err error
 		if pairs, err = o.DB.Pairs(ctx, st.ID); err != nil {
 			return err
 		}
 	}
-	w.pairs = pairs
-	w.in.Pairs = pairs
+	w.setPairs(pairs, brief)
 	res.add(func(r *Result) { r.PairsLoaded += len(pairs) })
 	if !w.in.LocalUnchanged {
-		if w.ahead.msgs != nil && !w.createLocal {
-			setLocal(w, w.ahead.msgs, w.ahead.local, w.ahead.warns, res) // scanned by the look
+		if w.look.msgs != nil && !w.createLocal {
+			setLocal(w, w.look.msgs, w.look.local, w.look.warns, res) // scanned by the look
 			return nil
 		}
 		return scanLocal(w, res)
@@ -251,7 +249,7 @@ func gatherLocal(ctx context.Context, o Options, w *work, res *Result) error {
 }
 
 // scanLocal lists the local messages of a folder for the plan.
-func scanLocal(w *work, res *Result) error {
+func scanLocal(w *folderSync, res *Result) error {
 	msgs := map[string]maildir.Message{}
 	var warns []string
 	if w.local.Exists() {
@@ -268,7 +266,7 @@ func scanLocal(w *work, res *Result) error {
 
 // setLocal makes a scan's messages the local side of the plan (local:
 // localOf(msgs), or nil to compute it here).
-func setLocal(w *work, msgs map[string]maildir.Message, local map[string]Local, warns []string, res *Result) {
+func setLocal(w *folderSync, msgs map[string]maildir.Message, local map[string]Local, warns []string, res *Result) {
 	for _, wn := range warns {
 		res.note("%s: %s", w.name, wn)
 	}

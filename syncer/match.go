@@ -19,14 +19,14 @@ import (
 // headers and body sizes match a local file's are fetched and compared.
 // Matching is one to one, so byte-identical copies in one folder stay as
 // many copies on each side.
-func matchContent(c *imapconn.Conn, o Options, w *work, selected bool) error {
+func matchContent(c *imapconn.Conn, o Options, w *folderSync, selected bool) error {
 	in := &w.in
 	if in.LocalUnchanged || in.Local == nil {
 		return nil
 	}
-	pairedK := make(map[string]bool, len(w.pairs))
+	pairedK := make(map[string]bool, len(w.pairs.list))
 	if !in.UIDValidityChanged {
-		for _, p := range w.pairs {
+		for _, p := range w.pairs.list {
 			pairedK[p.Key] = true
 		}
 	}
@@ -55,9 +55,9 @@ func matchContent(c *imapconn.Conn, o Options, w *work, selected bool) error {
 	if in.RemoteUnchanged {
 		return nil
 	}
-	pairedU := make(map[uint32]bool, len(w.pairs))
+	pairedU := make(map[uint32]bool, len(w.pairs.list))
 	if !in.UIDValidityChanged {
-		for _, p := range w.pairs {
+		for _, p := range w.pairs.list {
 			pairedU[p.UID] = true
 		}
 	}

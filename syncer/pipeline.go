@@ -16,7 +16,7 @@ const nearServer = 30 * time.Millisecond
 
 // pipelinable tells whether a folder's server side can be gathered in a
 // pipeline: it needs SELECT and FETCH CHANGEDSINCE, and usually no more.
-func pipelinable(w *work, condstore bool) bool {
+func pipelinable(w *folderSync, condstore bool) bool {
 	return condstore && !w.createRemote && !w.in.RemoteUnchanged && w.st.HighestModSeq != 0 && w.st.SyncedAt > 0
 }
 
@@ -26,7 +26,7 @@ func pipelinable(w *work, condstore bool) bool {
 // selected (expunges to find, messages to match by content, a UIDVALIDITY
 // change), or whose commands failed, is left ungathered for gather; the
 // last one stays selected on the connection.
-func gatherAhead(ctx context.Context, pool *connPool, o Options, ws []*work, res *Result, gathered func(*work)) {
+func gatherAhead(ctx context.Context, pool *connPool, o Options, ws []*folderSync, res *Result, gathered func(*folderSync)) {
 	if len(ws) < 2 {
 		return // nothing to overlap
 	}

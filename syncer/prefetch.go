@@ -53,7 +53,7 @@ func (p *prefetched) drop() {
 // prefetchable tells whether gatherAhead should ask for a folder's new
 // bodies: the server has new mail for it by LIST-STATUS (UIDVALIDITY
 // unchanged) and nothing is left to recover first.
-func prefetchable(o Options, w *work) bool {
+func prefetchable(o Options, w *folderSync) bool {
 	st, rs := w.st, w.rstat
 	if o.DryRun || rs == nil || st.UIDNext == 0 || len(w.journal) > 0 || w.createLocal || !w.local.Exists() {
 		return false
@@ -79,7 +79,7 @@ type prefetchRun struct {
 // them. Not "n:*": when no such message is left, that answers the last
 // message, and the client, which routes answers by UID, would hand it to
 // the wrong command.
-func startPrefetch(c *imapconn.Conn, o Options, w *work) *prefetchRun {
+func startPrefetch(c *imapconn.Conn, o Options, w *folderSync) *prefetchRun {
 	set := imap.UIDSet{imap.UIDRange{Start: imap.UID(w.st.UIDNext), Stop: imap.UID(w.rstat.UIDNext - 1)}}
 	fc := c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
 	r := &prefetchRun{done: make(chan struct{}), pre: map[uint32]*prefetched{}, flags: map[uint32]string{}}
@@ -96,7 +96,7 @@ func (r *prefetchRun) wait() { <-r.done }
 // read writes each body into tmp/ and fsyncs it in the background. A body
 // that cannot be written is left to the plan's own fetch; the error
 // returned matters only when it broke the connection.
-func (r *prefetchRun) read(c *imapconn.Conn, o Options, w *work, fc *imapclient.FetchCommand) error {
+func (r *prefetchRun) read(c *imapconn.Conn, o Options, w *folderSync, fc *imapclient.FetchCommand) error {
 	sem := make(chan struct{}, maildir.SyncsInFlight) // fsyncs in flight
 	var failed error
 	for {
@@ -145,7 +145,7 @@ func (r *prefetchRun) read(c *imapconn.Conn, o Options, w *work, fc *imapclient.
 	return fc.Close()
 }
 
-func (r *prefetchRun) deliver(o Options, w *work, uid uint32, flags string, arrived time.Time, body imap.LiteralReader) (*prefetched, error) {
+func (r *prefetchRun) deliver(o Options, w *folderSync, uid uint32, flags string, arrived time.Time, body imap.LiteralReader) (*prefetched, error) {
 	key, err := o.Store.NewKey()
 	if err != nil {
 		return nil, err
@@ -159,7 +159,7 @@ func (r *prefetchRun) deliver(o Options, w *work, uid uint32, flags string, arri
 
 // take hands the prefetched bodies to the folder when its gather
 // succeeded, else removes them.
-func (r *prefetchRun) take(w *work, ok bool) {
+func (r *prefetchRun) take(w *folderSync, ok bool) {
 	r.wait()
 	if !ok {
 		for _, p := range r.pre {
@@ -168,29 +168,29 @@ func (r *prefetchRun) take(w *work, ok bool) {
 		r.pre = nil
 		return
 	}
-	if w.pre == nil {
-		w.pre = map[uint32]*prefetched{}
+	if w.prefetch == nil {
+		w.prefetch = map[uint32]*prefetched{}
 	}
 	for u, p := range r.pre {
-		if old := w.pre[u]; old != nil {
+		if old := w.prefetch[u]; old != nil {
 			old.drop()
 		}
-		w.pre[u] = p
+		w.prefetch[u] = p
 	}
 	r.pre = nil
 }
 
 // isPrefetched tells whether act is a fetch whose body is prefetched.
-func (w *work) isPrefetched(act Action) bool {
-	return act.Op == OpFetch && w.pre[act.UID] != nil
+func (w *folderSync) isPrefetched(act Action) bool {
+	return act.Op == OpFetch && w.prefetch[act.UID] != nil
 }
 
 // dropPrefetched removes the prefetched bodies no plan took.
-func (w *work) dropPrefetched() {
-	for _, p := range w.pre {
+func (w *folderSync) dropPrefetched() {
+	for _, p := range w.prefetch {
 		p.drop()
 	}
-	w.pre = nil
+	w.prefetch = nil
 }
 
 // linkPrefetched delivers prefetched bodies (their intents journaled as
@@ -201,8 +201,8 @@ func (a *applier) linkPrefetched(acts []Action, ids []int64) error {
 	var got []fetched
 	var errs error
 	for _, act := range acts {
-		p := a.w.pre[act.UID]
-		delete(a.w.pre, act.UID)
+		p := a.w.prefetch[act.UID]
+		delete(a.w.prefetch, act.UID)
 		if err := p.wait(); err != nil {
 			p.d.Abort()
 			errs = errors.Join(errs, err)

@@ -10,7 +10,7 @@ import (
 // and gathers the local side of the folders that changed. It returns those
 // folders. Connections the changed folders will want are logged in
 // meanwhile.
-func (r *channelRun) prepare() ([]*work, error) {
+func (r *channelRun) prepare() ([]*folderSync, error) {
 	ctx, o, res := r.ctx, r.o, r.res
 	looks := r.looks()
 	// what earlier runs left unfinished, read once for all folders
@@ -22,8 +22,8 @@ func (r *channelRun) prepare() ([]*work, error) {
 	for _, e := range entries {
 		journals[e.FolderID] = append(journals[e.FolderID], e)
 	}
-	forEachLocal(ctx, r.folders, func(w *work) error { return prepareFolder(ctx, o, w, looks, journals, r.condstore, res) })
-	var changed []*work
+	forEachLocal(ctx, r.folders, func(w *folderSync) error { return prepareFolder(ctx, o, w, looks, journals, r.condstore, res) })
+	var changed []*folderSync
 	for _, w := range r.folders {
 		if w.err == nil && !w.skip {
 			changed = append(changed, w)
@@ -36,7 +36,7 @@ func (r *channelRun) prepare() ([]*work, error) {
 		r.warmFor(changed)
 	}
 	r.tracef("prepared %d changed", len(changed))
-	forEachLocal(ctx, changed, func(w *work) error { return gatherLocal(ctx, o, w, res) })
+	forEachLocal(ctx, changed, func(w *folderSync) error { return gatherLocal(ctx, o, w, res) })
 	r.tracef("gathered local")
 	return changed, nil
 }
@@ -46,7 +46,7 @@ func (r *channelRun) prepare() ([]*work, error) {
 // mail to fetch), while the first connection gathers. An incremental run
 // against a nearby server uses at most two: it waits on its CPU, not on
 // round trips, and another login costs more than it saves.
-func (r *channelRun) warmFor(changed []*work) {
+func (r *channelRun) warmFor(changed []*folderSync) {
 	busy := 0
 	incremental := true
 	for _, w := range changed {

@@ -42,7 +42,7 @@ func (c *committer) add(a *applier) { c.b.add(a) }
 func (c *committer) addAfter(a *applier) {
 	c.b.later(func() {
 		if err := a.waitTails(); err != nil {
-			a.w.lateErr = errors.Join(err, a.flush(false))
+			a.w.recordErr = errors.Join(err, a.flush(false))
 			return
 		}
 		c.add(a)
@@ -62,9 +62,9 @@ func recordAll(q []*applier) {
 	for _, a := range q {
 		if err != nil && len(q) > 1 {
 			// one folder's failure must not cost the others theirs
-			a.w.lateErr = a.tx(func(tx *state.Tx) error { return a.flushIn(tx, true) })
+			a.w.recordErr = a.tx(func(tx *state.Tx) error { return a.flushIn(tx, true) })
 		} else {
-			a.w.lateErr = err
+			a.w.recordErr = err
 		}
 		a.pending, a.doneIDs = nil, nil
 		a.w.release() // no retry follows a late record
@@ -73,11 +73,11 @@ func recordAll(q []*applier) {
 }
 
 // wait waits for every outcome queued so far and records the errors.
-func (c *committer) wait(ws []*work) {
+func (c *committer) wait(ws []*folderSync) {
 	c.b.wait()
 	for _, w := range ws {
-		if w.lateErr != nil && w.err == nil {
-			w.err = w.lateErr
+		if w.recordErr != nil && w.err == nil {
+			w.err = w.recordErr
 		}
 	}
 }
@@ -159,9 +159,9 @@ func (a *applier) pairMeta(uid uint32, key, flags string) state.Pair {
 // of a big folder.
 func (a *applier) oldPair(uid uint32, key string) (state.Pair, bool) {
 	if a.olds == nil {
-		olds, err := a.w.metaPairs(a.ctx, a.o.DB)
+		olds, err := a.w.pairs.withMeta(a.ctx, a.o.DB, a.w.st.ID)
 		if err != nil {
-			olds = a.w.pairs // loaded ahead by newApplier where it matters
+			olds = a.w.pairs.list // loaded ahead by newApplier where it matters
 		}
 		a.olds = &pairIndex{pairs: olds, byUID: make(map[uint32]int, len(olds)), byKey: make(map[string]int, len(olds))}
 		for i := len(olds) - 1; i >= 0; i-- { // the first one wins
@@ -202,7 +202,7 @@ func (a *applier) stateOnly(tx *state.Tx, acts []Action) (int, error) {
 		if err := tx.DeleteAllPairs(a.w.st.ID); err != nil {
 			return 0, err
 		}
-		a.res.notice("%s: UIDVALIDITY changed (%d -> %d): messages re-matched by content", a.w.name, a.w.st.UIDValidity, a.w.sel.UIDValidity)
+		a.res.notice("%s: UIDVALIDITY changed (%d -> %d): messages re-matched by content", a.w.name, a.w.st.UIDValidity, a.w.planSel.UIDValidity)
 	}
 	for _, act := range acts {
 		var err error
@@ -218,7 +218,7 @@ func (a *applier) stateOnly(tx *state.Tx, acts []Action) (int, error) {
 				p.Key = ""
 				err = tx.DeletePair(a.w.st.ID, act.UID, "")
 			} else { // expunged on the server, kept locally
-				for _, old := range a.w.pairs {
+				for _, old := range a.w.pairs.list {
 					if old.Key == act.Key && old.UID != 0 {
 						err = tx.DeletePair(a.w.st.ID, old.UID, "")
 					}
@@ -263,8 +263,8 @@ func baseForLink(link Action, acts []Action) string {
 func (a *applier) saveFolder(tx *state.Tx) error {
 	st := *a.w.st
 	switch {
-	case a.w.sel != nil:
-		st.UIDValidity, st.UIDNext, st.HighestModSeq, st.Messages = a.w.sel.UIDValidity, uint32(a.w.sel.UIDNext), a.w.sel.HighestModSeq, a.w.sel.NumMessages
+	case a.w.planSel != nil:
+		st.UIDValidity, st.UIDNext, st.HighestModSeq, st.Messages = a.w.planSel.UIDValidity, uint32(a.w.planSel.UIDNext), a.w.planSel.HighestModSeq, a.w.planSel.NumMessages
 	case a.w.rstat != nil:
 		st.UIDValidity, st.UIDNext, st.HighestModSeq = a.w.rstat.UIDValidity, uint32(a.w.rstat.UIDNext), a.w.rstat.HighestModSeq
 		if a.w.rstat.NumMessages != nil {
@@ -283,7 +283,7 @@ func (a *applier) saveFolder(tx *state.Tx) error {
 		st.CurMTime, st.NewMTime, st.Listing = 0, 0, ""
 	}
 	st.SyncedAt = nowUnix()
-	if a.w.sel != nil {
+	if a.w.planSel != nil {
 		st.UVChanged = a.w.in.UIDValidityChanged
 	}
 	return tx.SaveFolder(&st)

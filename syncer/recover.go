@@ -19,7 +19,7 @@ import (
 //   - store, set-flags, expunge, delete-local: forget; planning again from
 //     both sides converges (a flag already set on both sides is agreed, a
 //     message gone on both sides is forgotten).
-func recoverFolder(ctx context.Context, o Options, w *work, journal []state.Entry, res *Result) error {
+func recoverFolder(ctx context.Context, o Options, w *folderSync, journal []state.Entry, res *Result) error {
 	find, err := fetchedFinder(w, journal)
 	if err != nil {
 		return fmt.Errorf("recover %q: %w", w.name, err)
@@ -63,7 +63,7 @@ const lookupMax = 8
 
 // fetchedFinder returns how to find the files of the journal's fetch
 // entries in the folder.
-func fetchedFinder(w *work, journal []state.Entry) (func(key string) (maildir.Message, bool, error), error) {
+func fetchedFinder(w *folderSync, journal []state.Entry) (func(key string) (maildir.Message, bool, error), error) {
 	none := func(string) (maildir.Message, bool, error) { return maildir.Message{}, false, nil }
 	if !w.local.Exists() {
 		return none, nil

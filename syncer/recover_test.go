@@ -13,7 +13,7 @@ import (
 
 // recoverySetup makes a folder of n delivered files whose fetch entries a
 // killed run left in the journal, plus n entries whose files never landed.
-func recoverySetup(tb testing.TB, n int) (Options, *work, []state.Entry) {
+func recoverySetup(tb testing.TB, n int) (Options, *folderSync, []state.Entry) {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
@@ -56,7 +56,7 @@ func recoverySetup(tb testing.TB, n int) (Options, *work, []state.Entry) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return Options{DB: db, Store: store}, &work{name: "INBOX", local: f, st: st}, journal
+	return Options{DB: db, Store: store}, &folderSync{name: "INBOX", local: f, st: st}, journal
 }
 
 // TestRecoverFolder: the delivered files of a killed run's fetch entries

@@ -27,17 +27,17 @@ const (
 // routed are the changed folders by route, each list in the order of
 // changed.
 type routed struct {
-	changed   []*work
-	aside     []*work
-	direct    []*work
-	moveGroup []*work
+	changed   []*folderSync
+	aside     []*folderSync
+	direct    []*folderSync
+	moveGroup []*folderSync
 }
 
 // route routes the changed folders; those whose server did not change are
 // planned on the way (aside and direct).
-func (r *channelRun) route(changed []*work) routed {
+func (r *channelRun) route(changed []*folderSync) routed {
 	var anySrc, anyDst bool
-	roles := map[*work][2]bool{}
+	roles := map[*folderSync][2]bool{}
 	for _, w := range changed {
 		if w.err != nil {
 			continue
@@ -71,7 +71,7 @@ func (r *channelRun) route(changed []*work) routed {
 // routeOf is a folder's route before its plan is known: a folder that may
 // be a move's source or destination, in a run that has both, joins the
 // move group; any other is direct (aside once its plan needs no server).
-func routeOf(w *work, role [2]bool, moves bool) route {
+func routeOf(w *folderSync, role [2]bool, moves bool) route {
 	if moves && (role[0] || role[1]) {
 		return routeMoveGroup
 	}
@@ -79,7 +79,7 @@ func routeOf(w *work, role [2]bool, moves bool) route {
 }
 
 // plan makes a folder's plan from what was gathered.
-func (r *channelRun) plan(w *work) {
+func (r *channelRun) plan(w *folderSync) {
 	fp := PlanFolder(w.in, r.policy)
 	r.o.Progress.planned(fp)
 	w.plan = &fp

@@ -46,9 +46,9 @@ type channelRun struct {
 	policy    Policy
 	stFolders map[string]*state.Folder // the state's folders of the channel
 	looks     func() map[string]localLook
-	folders   []*work          // the folders to sync (choose)
-	byName    map[string]*work // folders by name (a move's destination)
-	delim     rune             // the server's hierarchy delimiter
+	folders   []*folderSync          // the folders to sync (choose)
+	byName    map[string]*folderSync // folders by name (a move's destination)
+	delim     rune                   // the server's hierarchy delimiter
 	condstore bool
 	dialTook  time.Duration // the first login: how near the server is
 }

@@ -55,7 +55,7 @@ func (a *applier) append(acts []Action) error {
 			return fmt.Errorf("append %s: %w", m.Name, err)
 		}
 		failpoint.Hit("append.after-server")
-		if uidplus && data != nil && data.UID != 0 && (a.w.sel == nil || data.UIDValidity == 0 || data.UIDValidity == a.w.sel.UIDValidity) {
+		if uidplus && data != nil && data.UID != 0 && (a.w.planSel == nil || data.UIDValidity == 0 || data.UIDValidity == a.w.planSel.UIDValidity) {
 			p := state.Pair{UID: uint32(data.UID), Key: act.Key, Flags: act.Flags, Size: li.CRLFSize, Fingerprint: li.Fingerprint, MessageID: li.MessageID}
 			a.record(id, func(tx *state.Tx) error { return tx.PutPair(a.w.st.ID, p) })
 		} else {

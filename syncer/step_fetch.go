@@ -49,7 +49,7 @@ func (a *applier) fetch(acts []Action) error {
 		a.res.note("%s: %v", a.w.name, err)
 	}
 	ids := a.ids[OpFetch]
-	if len(a.w.pre) > 0 && len(ids) == len(acts) {
+	if len(a.w.prefetch) > 0 && len(ids) == len(acts) {
 		// the prefetched bodies first: a rename each
 		var pre, rest []Action
 		var preIDs, restIDs []int64

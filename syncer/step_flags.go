@@ -55,9 +55,9 @@ func (a *applier) sendStores(acts []Action) []*imapclient.FetchCommand {
 	// a plan made before the folder was selected may hold letters the
 	// folder cannot keep: they are not sent (the planner keeps them local
 	// once it knows)
-	drop := unstorable(a.w.execSel)
+	drop := unstorable(a.w.applySel)
 	if drop == "" {
-		drop = unstorable(a.w.sel)
+		drop = unstorable(a.w.planSel)
 	}
 	var cmds []*imapclient.FetchCommand
 	for _, k := range keys {

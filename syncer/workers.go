@@ -9,7 +9,7 @@ import (
 
 // each runs fn over the works on up to max connections. A folder whose
 // connection broke is retried once on a fresh connection.
-func (p *connPool) each(ctx context.Context, ws []*work, fn func(*lane, *work) error) {
+func (p *connPool) each(ctx context.Context, ws []*folderSync, fn func(*lane, *folderSync) error) {
 	n := p.max
 	if n > len(ws) {
 		n = len(ws)
@@ -21,8 +21,8 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*lane, *work) e
 	// A folder goes preferably to the worker holding the connection it was
 	// gathered on (still selected there: no second SELECT); the rest are
 	// shared.
-	affine := map[*imapconn.Conn][]*work{}
-	shared := make(chan *work, len(ws))
+	affine := map[*imapconn.Conn][]*folderSync{}
+	shared := make(chan *folderSync, len(ws))
 	p.mu.Lock()
 	idle := map[*imapconn.Conn]bool{}
 	for _, c := range p.idle {
@@ -40,7 +40,7 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*lane, *work) e
 	var wg sync.WaitGroup
 	var dialErr error
 	var mu sync.Mutex
-	run := func(l *lane, w *work) {
+	run := func(l *lane, w *folderSync) {
 		for attempt := 0; attempt < 2; attempt++ {
 			if l.c == nil {
 				var err error
@@ -62,9 +62,9 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*lane, *work) e
 	// serve runs a worker's folders: its own first, then shared ones. The
 	// next folder is claimed before the current one runs, so that its
 	// SELECT can follow the current one's last command (lane.next).
-	serve := func(c *imapconn.Conn, own []*work) *imapconn.Conn {
+	serve := func(c *imapconn.Conn, own []*folderSync) *imapconn.Conn {
 		l := &lane{c: c}
-		take := func() *work {
+		take := func() *folderSync {
 			if len(own) > 0 {
 				w := own[0]
 				own = own[1:]
@@ -85,7 +85,7 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*lane, *work) e
 	workers := 0
 	// folders whose connection could not be taken back go to the first of
 	// the other workers
-	var rest []*work
+	var rest []*folderSync
 	for c, group := range affine {
 		if !p.take(c) {
 			for _, w := range group {
@@ -96,7 +96,7 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*lane, *work) e
 		}
 		workers++
 		wg.Add(1)
-		go func(c *imapconn.Conn, group []*work) {
+		go func(c *imapconn.Conn, group []*folderSync) {
 			defer wg.Done()
 			if c = serve(c, group); c != nil {
 				p.put(c, nil)
@@ -119,7 +119,7 @@ func (p *connPool) each(ctx context.Context, ws []*work, fn func(*lane, *work) e
 				}
 				return
 			}
-			var own []*work
+			var own []*folderSync
 			if first {
 				own = rest
 			}

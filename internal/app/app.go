@@ -20,6 +20,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mdsync/mdsync/internal/app/options"
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/imapconn"
 	"github.com/mdsync/mdsync/internal/lock"
@@ -423,7 +424,7 @@ type targetResult struct {
 	Notes  []string       `json:"notes,omitempty"`
 	// notices are the notes said without -v
 	notices []string
-	Plan   []planFolder   `json:"plan,omitempty"`
+	Plan    []planFolder `json:"plan,omitempty"`
 	// Arrived: the messages downloaded (with --json, and for hooks)
 	Arrived []arrival `json:"arrived,omitempty"`
 	landed  []arrival // folder and path only
@@ -715,7 +716,7 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 		return fail(err)
 	}
 	e.verbosef("channel %s: syncing %s@%s with %s", name, acct.User, acct.Addr(), store.Root())
-	o := ChannelOptions(cfg, name, pw, token, debugW)
+	o := options.Channel(cfg, name, pw, token, debugW)
 	o.Store, o.DB, o.DryRun, o.ForceDelete, o.Trace, o.Progress = store, db, e.dryRun, force, e.trace, prog
 	o.Log = func(format string, args ...any) { e.verbosef(format, args...) }
 	res, err := syncer.Run(ctx, o)

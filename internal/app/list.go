@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mdsync/mdsync/internal/app/options"
 	"github.com/mdsync/mdsync/syncer"
 )
 
@@ -42,7 +43,7 @@ func runList(ctx context.Context, e *env, c *cli.Context) error {
 			if serr != nil {
 				err = serr
 			} else {
-				o := ChannelOptions(cfg, name, pw, token, nil)
+				o := options.Channel(cfg, name, pw, token, nil)
 				o.Store, o.DB = st, db
 				all[name], err = syncer.List(ctx, o)
 			}

@@ -1,8 +1,12 @@
-package app
+// Package options turns the config into the engines' options: the one
+// place besides internal/app that reads config, so that the engines and
+// their tests take typed options.
+package options
 
 import (
 	"context"
 	"io"
+	"sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -12,15 +16,15 @@ import (
 	"github.com/mdsync/mdsync/syncer"
 )
 
-// ChannelOptions are the engine's options for channel name of cfg: its
+// Channel is the engine's options for channel name of cfg: its
 // folder patterns and policies, and how to reach its IMAP account with the
 // credentials the caller resolved (a password, or token for OAuth2).
 // Store, DB and the per-run switches are the caller's to set.
-func ChannelOptions(cfg *config.Config, name, password string, token func(ctx context.Context, refresh bool) (string, error), debug io.Writer) syncer.Options {
+func Channel(cfg *config.Config, name, password string, token func(ctx context.Context, refresh bool) (string, error), debug io.Writer) syncer.Options {
 	ch := cfg.Channel[name]
 	acct := cfg.IMAP[ch.IMAP]
 	if debug != nil { // the connections of a run write their traces at once
-		debug = &lockedWriter{w: debug}
+		debug = Locked(debug)
 	}
 	return syncer.Options{
 		Name:    name,
@@ -59,4 +63,18 @@ func sides(word string) syncer.Sides {
 		return syncer.SidesLocal
 	}
 	return syncer.SidesNone
+}
+
+// Locked serialises the writes of several goroutines to w.
+func Locked(w io.Writer) io.Writer { return &lockedWriter{w: w} }
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
