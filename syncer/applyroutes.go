@@ -1,6 +1,9 @@
 package syncer
 
-import "github.com/mdsync/mdsync/state"
+import (
+	"github.com/mdsync/mdsync/internal/par"
+	"github.com/mdsync/mdsync/state"
+)
 
 // apply applies the routed folders' plans: the aside and direct ones
 // first, while the pipeline gathers; the move group last, planned together.
@@ -15,12 +18,12 @@ func (r *channelRun) apply(rt routed) {
 // several in each transaction).
 func (r *channelRun) applyDirect(rt routed) {
 	ctx, o, res := r.ctx, r.o, r.res
-	aside := newAside()
-	batch := &batches[*folderSync]{run: func(ws []*folderSync) { executeLocal(ctx, o, ws, r.byName, res) }}
+	aside := newAsideRunner()
+	batch := par.NewBatcher(func(ws []*folderSync) { executeLocal(ctx, o, ws, r.byName, res) })
 	goAside := func(w *folderSync) {
 		w.batched = true
 		if !o.DryRun {
-			batch.add(w)
+			batch.Add(w)
 		}
 	}
 	for _, w := range rt.aside {
@@ -88,7 +91,7 @@ func (r *channelRun) applyDirect(rt routed) {
 		return execute(ctx, l, o, w, r.byName, res)
 	})
 	aside.wait()
-	batch.wait()
+	batch.Wait()
 	commits.wait(onConn)
 	r.tracef("direct done (%d aside, %d on connections)", len(rt.aside), len(onConn))
 }
@@ -153,7 +156,7 @@ func (r *channelRun) applyMoveGroup(group []*folderSync) {
 			localOnly = append(localOnly, w)
 		}
 	}
-	forEachLocal(ctx, localOnly, func(w *folderSync) error { return execute(ctx, nil, o, w, r.byName, res) })
+	forEachLocal(localOnly, func(w *folderSync) error { return execute(ctx, nil, o, w, r.byName, res) })
 	r.pool.each(ctx, withServer, func(l *lane, w *folderSync) error { return execute(ctx, l, o, w, r.byName, res) })
 	r.tracef("move group done %d", len(group))
 }

@@ -2,8 +2,8 @@ package syncer
 
 import (
 	"context"
-	"sync"
 
+	"github.com/mdsync/mdsync/internal/par"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
@@ -51,24 +51,15 @@ func executeLocal(ctx context.Context, o Options, ws []*folderSync, byName map[s
 		it.a.linked(linked[i])
 	}
 	o.tracef("  local batch: intents committed")
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, maildir.SyncsInFlight)
+	g := par.NewGroup(maildir.SyncsInFlight)
 	for _, it := range items {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			it.err = it.a.steps(it.groups)
-		}()
+		g.Go(func() { it.err = it.a.steps(it.groups) })
 	}
-	wg.Wait()
+	g.Wait()
 	// The directory fsyncs after all the renames: the first commits the
 	// file system's journal for all of them, the others find little left.
 	for _, it := range items {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() {
 			if err := it.a.w.local.SyncDirs(); err != nil {
 				// not durable: record none of its outcomes (the journal
 				// keeps the intents for the next run)
@@ -77,9 +68,9 @@ func executeLocal(ctx context.Context, o Options, ws []*folderSync, byName map[s
 					it.err = err
 				}
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	o.tracef("  local batch: applied")
 	defer o.tracef("  local batch: outcomes committed")
 	err = items[0].a.tx(func(tx *state.Tx) error {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mdsync/mdsync/internal/par"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
@@ -147,10 +148,9 @@ func lookLocal(ctx context.Context, db *state.DB, lf *maildir.Folder, st *state.
 func startLooks(ctx context.Context, o Options, folders map[string]*state.Folder) func() map[string]localLook {
 	out := make(map[string]localLook, len(folders))
 	var mu sync.Mutex
-	var wg sync.WaitGroup
 	// One look at a time: the login and the LIST run meanwhile, and the
 	// server (on the same machine, when it is near) needs a core for them.
-	sem := make(chan struct{}, 1)
+	looks := par.NewGroup(1)
 	for name, st := range folders {
 		if st.SyncedAt == 0 || !MatchFolder(o.Folders, name, '/') {
 			continue
@@ -159,19 +159,15 @@ func startLooks(ctx context.Context, o Options, folders map[string]*state.Folder
 		if err != nil {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
+		looks.Queue(func() {
 			l := lookLocal(ctx, o.DB, lf, st)
-			<-sem
 			mu.Lock()
 			out[name] = l
 			mu.Unlock()
-		}()
+		})
 	}
 	return func() map[string]localLook {
-		wg.Wait()
+		looks.Wait()
 		return out
 	}
 }

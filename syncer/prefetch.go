@@ -9,6 +9,7 @@ import (
 
 	"github.com/mdsync/mdsync/internal/failpoint"
 	"github.com/mdsync/mdsync/internal/imapconn"
+	"github.com/mdsync/mdsync/internal/par"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
@@ -97,7 +98,7 @@ func (r *prefetchRun) wait() { <-r.done }
 // that cannot be written is left to the plan's own fetch; the error
 // returned matters only when it broke the connection.
 func (r *prefetchRun) read(c *imapconn.Conn, o Options, w *folderSync, fc *imapclient.FetchCommand) error {
-	sem := make(chan struct{}, maildir.SyncsInFlight) // fsyncs in flight
+	syncs := par.NewGroup(maildir.SyncsInFlight) // fsyncs in flight
 	var failed error
 	for {
 		m := fc.Next()
@@ -132,12 +133,7 @@ func (r *prefetchRun) read(c *imapconn.Conn, o Options, w *folderSync, fc *imapc
 			continue
 		}
 		r.pre[uid] = p
-		sem <- struct{}{}
-		go func() {
-			err := p.d.Sync()
-			<-sem
-			p.synced <- err
-		}()
+		syncs.Go(func() { p.synced <- p.d.Sync() })
 	}
 	if len(r.pre) > 0 {
 		failpoint.Hit("prefetch.after-read")

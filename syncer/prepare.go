@@ -22,7 +22,7 @@ func (r *channelRun) prepare() ([]*folderSync, error) {
 	for _, e := range entries {
 		journals[e.FolderID] = append(journals[e.FolderID], e)
 	}
-	forEachLocal(ctx, r.folders, func(w *folderSync) error { return prepareFolder(ctx, o, w, looks, journals, r.condstore, res) })
+	forEachLocal(r.folders, func(w *folderSync) error { return prepareFolder(ctx, o, w, looks, journals, r.condstore, res) })
 	var changed []*folderSync
 	for _, w := range r.folders {
 		if w.err == nil && !w.skip {
@@ -36,7 +36,7 @@ func (r *channelRun) prepare() ([]*folderSync, error) {
 		r.warmFor(changed)
 	}
 	r.tracef("prepared %d changed", len(changed))
-	forEachLocal(ctx, changed, func(w *folderSync) error { return gatherLocal(ctx, o, w, res) })
+	forEachLocal(changed, func(w *folderSync) error { return gatherLocal(ctx, o, w, res) })
 	r.tracef("gathered local")
 	return changed, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync/atomic"
 
+	"github.com/mdsync/mdsync/internal/par"
 	"github.com/mdsync/mdsync/state"
 )
 
@@ -11,13 +12,13 @@ import (
 // several in one transaction, while the connections go on with other
 // folders. Until then the journal holds their intents, as after a crash.
 type committer struct {
-	b          batches[*applier]
+	b          *par.Batcher[*applier]
 	checkpoint atomic.Bool // one is under way
 }
 
 func newCommitter() *committer {
 	c := &committer{}
-	c.b.run = func(q []*applier) {
+	c.b = par.NewBatcher(func(q []*applier) {
 		recordAll(q)
 		// Copied into the database file now, beside the next records,
 		// the outcomes are not left for the Close at the end of the run
@@ -25,22 +26,22 @@ func newCommitter() *committer {
 		// record never waits for one.
 		if c.checkpoint.CompareAndSwap(false, true) {
 			a := q[0]
-			c.b.later(func() {
+			c.b.Later(func() {
 				defer c.checkpoint.Store(false)
 				_ = a.o.DB.Checkpoint(a.ctx)
 			})
 		}
-	}
+	})
 	return c
 }
 
-func (c *committer) add(a *applier) { c.b.add(a) }
+func (c *committer) add(a *applier) { c.b.Add(a) }
 
 // addAfter queues a's outcomes once its background fetch batches are
 // done; if one failed, only what was done is recorded, the folder is not
 // marked synced.
 func (c *committer) addAfter(a *applier) {
-	c.b.later(func() {
+	c.b.Later(func() {
 		if err := a.waitTails(); err != nil {
 			a.w.recordErr = errors.Join(err, a.flush(false))
 			return
@@ -74,7 +75,7 @@ func recordAll(q []*applier) {
 
 // wait waits for every outcome queued so far and records the errors.
 func (c *committer) wait(ws []*folderSync) {
-	c.b.wait()
+	c.b.Wait()
 	for _, w := range ws {
 		if w.recordErr != nil && w.err == nil {
 			w.err = w.recordErr

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mdsync/mdsync/internal/imapconn"
+	"github.com/mdsync/mdsync/internal/msgio"
 )
 
 // imapToLetter maps the IMAP flags that mdsync synchronises to Maildir
@@ -294,9 +295,9 @@ func fetchMeta(c *imapconn.Conn, uids []uint32) (map[uint32]remoteMeta, error) {
 			for _, b := range buf.BodySection {
 				hdr = b.Bytes
 			}
-			rm := remoteMeta{Size: buf.RFC822Size, MessageID: headerValue(hdr, "Message-Id")}
+			rm := remoteMeta{Size: buf.RFC822Size, MessageID: msgio.HeaderValue(hdr, "Message-Id")}
 			if len(hdr) > 0 {
-				rm.HeadKey, rm.BodySize = headKey(hdr), buf.RFC822Size-int64(len(hdr))
+				rm.HeadKey, rm.BodySize = msgio.HeadKey(hdr), buf.RFC822Size-int64(len(hdr))
 			}
 			out[uint32(buf.UID)] = rm
 		}
@@ -321,7 +322,7 @@ func fetchBodyHashes(c *imapconn.Conn, uids []uint32) (map[uint32]string, error)
 			if items.uid == 0 {
 				return nil
 			}
-			lw := newLFWriter(io.Discard)
+			lw := msgio.NewLFWriter(io.Discard)
 			n, err := io.Copy(lw, body)
 			if err == nil && n != body.Size() {
 				err = io.ErrUnexpectedEOF

@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mdsync/mdsync/internal/failpoint"
+	"github.com/mdsync/mdsync/internal/msgio"
 	"github.com/mdsync/mdsync/state"
 )
 
@@ -42,7 +43,7 @@ func (a *applier) append(acts []Action) error {
 			return err
 		}
 		cmd := a.c.Append(a.o.ns.toServer(a.w.name), li.CRLFSize, &imap.AppendOptions{Flags: FlagsOf(act.Flags), Time: li.Date})
-		_, cerr := io.Copy(cmd, newCRLFReader(f))
+		_, cerr := io.Copy(cmd, msgio.NewCRLFReader(f))
 		f.Close()
 		if err := cmd.Close(); cerr == nil {
 			cerr = err

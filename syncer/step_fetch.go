@@ -10,6 +10,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mdsync/mdsync/internal/failpoint"
+	"github.com/mdsync/mdsync/internal/msgio"
+	"github.com/mdsync/mdsync/internal/par"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
@@ -109,15 +111,14 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 		mu      sync.Mutex
 		got     []fetched
 		werr    error
-		wg      sync.WaitGroup
-		sem     = make(chan struct{}, maildir.SyncsInFlight) // fsyncs in flight
+		commits = par.NewGroup(maildir.SyncsInFlight) // fsyncs in flight
 		pending = acts
 	)
 	// keep records, when the fetch fails midway (say the connection
 	// drops), the messages already written whole: they are kept and their
 	// journal entries done; the others are left to the next run.
 	keep := func(failure error) error {
-		wg.Wait()
+		commits.Wait()
 		if len(got) == 0 || a.w.local.SyncDirs() != nil {
 			return failure
 		}
@@ -151,16 +152,13 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 			if !ok {
 				return nil // not asked for (or already delivered)
 			}
-			f, err := deliverBody(a.w.local, act, arrived, body)
+			dv, err := deliverBody(a.w.local, act, arrived, body)
 			if err != nil {
 				return err
 			}
 			delete(want, uid)
-			sem <- struct{}{}
-			wg.Add(1)
-			go func(d *maildir.Delivery, f fetched) {
-				defer wg.Done()
-				defer func() { <-sem }()
+			d, f := dv.d, dv.fetched
+			commits.Go(func() {
 				m, err := d.Commit()
 				mu.Lock()
 				defer mu.Unlock()
@@ -171,7 +169,7 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 					f.path = m.Path(a.w.local)
 					got = append(got, f)
 				}
-			}(f.d, f.fetched)
+			})
 			return nil
 		})
 		if err != nil {
@@ -187,7 +185,7 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 	// The rest waits for the disk only: with asyncTail it goes on in the
 	// background while the connection serves the next folder.
 	tail := func() error {
-		wg.Wait()
+		commits.Wait()
 		if werr != nil {
 			return keep(werr)
 		}
@@ -276,7 +274,7 @@ func deliverBody(lf *maildir.Folder, act Action, arrived time.Time, body io.Read
 		return delivered{}, err
 	}
 	cr := &countingReader{r: body}
-	lw := newLFWriter(d)
+	lw := msgio.NewLFWriter(d)
 	if _, err := io.Copy(lw, cr); err != nil {
 		d.Abort()
 		if cr.err != nil {
@@ -294,5 +292,5 @@ func deliverBody(lf *maildir.Folder, act Action, arrived time.Time, body io.Read
 		d.Abort()
 		return delivered{}, err
 	}
-	return delivered{fetched{uid: act.UID, key: act.Key, flags: act.Flags, size: cr.n, fp: lw.Fingerprint(), msgid: lw.hdr.MessageID()}, d}, nil
+	return delivered{fetched{uid: act.UID, key: act.Key, flags: act.Flags, size: cr.n, fp: lw.Fingerprint(), msgid: lw.Header().MessageID()}, d}, nil
 }

@@ -1,4 +1,4 @@
-package syncer
+package msgio
 
 import (
 	"bytes"
@@ -34,7 +34,7 @@ func addedField(name string) bool {
 // blank line that ends it) without the fields addedField names. It returns ""
 // for a block that is not a complete header (cut short), which matches
 // nothing.
-func headKey(block []byte) string {
+func HeadKey(block []byte) string {
 	h := sha256.New()
 	drop := false
 	for len(block) > 0 {
