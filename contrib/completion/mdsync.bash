@@ -10,7 +10,7 @@
 #
 # The script needs nothing but bash and sed (no bash-completion library).
 
-_mdsync_commands="sync check status import login version help"
+_mdsync_commands="sync watch check status import login version help"
 _mdsync_common_opts="--config -c --dry-run -n --json --quiet -q --verbose -v --help -h"
 
 # _mdsync_config_file prints the config file this command line would read.
@@ -139,6 +139,10 @@ _mdsync()
         ;;
     sync)
         opts="$_mdsync_common_opts --force-delete --redownload"
+        words=$(_mdsync_names channel pop)
+        ;;
+    watch)
+        opts=$_mdsync_common_opts
         words=$(_mdsync_names channel pop)
         ;;
     check | status)

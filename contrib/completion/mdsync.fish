@@ -102,7 +102,7 @@ function __mdsync_options_ok
     switch "$w[1]"
         case ''
             return 0
-        case sync check status login
+        case sync watch check status login
             test (count $w) -eq 1
         case import
             test (count $w) -eq 2; and contains -- $w[2] mbsync offlineimap
@@ -131,6 +131,7 @@ complete -c mdsync -n __mdsync_needs_command -l version -d 'print the version'
 
 # commands
 complete -c mdsync -n __mdsync_needs_command -a sync -d 'synchronise channels and POP accounts (all when none)'
+complete -c mdsync -n __mdsync_needs_command -a watch -d 'keep channels and POP accounts in sync as mail arrives (all when none)'
 complete -c mdsync -n __mdsync_needs_command -a check -d 'validate the config and try each login'
 complete -c mdsync -n __mdsync_needs_command -a status -d 'last run, counts and errors of each channel and account'
 complete -c mdsync -n __mdsync_needs_command -a import -d 'write the config from mbsync or OfflineIMAP and adopt its state'
@@ -142,6 +143,9 @@ complete -c mdsync -n __mdsync_needs_command -a help -d 'show the commands or th
 complete -c mdsync -n '__mdsync_using sync; and __mdsync_options_ok' -l force-delete -x -d 'let the run delete more than max_delete in FOLDER'
 complete -c mdsync -n '__mdsync_using sync; and __mdsync_options_ok' -l redownload -x -a '(__mdsync_names channel pop)' -d 'download the mail of NAME again'
 complete -c mdsync -n '__mdsync_using sync' -a '(__mdsync_names channel pop)'
+
+# watch [NAME...]
+complete -c mdsync -n '__mdsync_using watch' -a '(__mdsync_names channel pop)'
 
 # import mbsync|offlineimap [--force] [FILE]
 complete -c mdsync -n '__mdsync_using import; and test (count (__mdsync_words)) -eq 1' -a mbsync -d "import ~/.mbsyncrc and mbsync's state"
@@ -155,4 +159,4 @@ complete -c mdsync -n '__mdsync_using login; and __mdsync_options_ok' -l flow -x
 complete -c mdsync -n '__mdsync_using login; and test (count (__mdsync_words)) -eq 1' -a '(__mdsync_accounts)'
 
 # help [COMMAND]
-complete -c mdsync -n '__mdsync_using help; and test (count (__mdsync_words)) -eq 1' -a 'sync check status import login version help'
+complete -c mdsync -n '__mdsync_using help; and test (count (__mdsync_words)) -eq 1' -a 'sync watch check status import login version help'

@@ -246,6 +246,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				Action:                 func(c *cli.Context) error { return runStatus(ctx, e, c) },
 			},
 			importCommand(ctx, e, common, before),
+			watchCommand(ctx, e, common, before),
 			{
 				Name:      "login",
 				Usage:     "sign an OAuth2 account (Gmail, Microsoft 365, ...) in; its tokens are kept for every later run",

@@ -207,6 +207,7 @@ func TestHelpGolden(t *testing.T) {
 		{[]string{"sync", "--help"}, "help-sync.golden"},
 		{[]string{"import", "--help"}, "help-import.golden"},
 		{[]string{"login", "--help"}, "help-login.golden"},
+		{[]string{"watch", "--help"}, "help-watch.golden"},
 	} {
 		code, out, errOut := run(t, tc.args...)
 		if code != 0 || errOut != "" {
