@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/mdsync/mdsync/internal/failpoint"
+	"github.com/mdsync/mdsync/internal/par"
 	"github.com/mdsync/mdsync/internal/pop3"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
@@ -77,12 +78,12 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 	var recs []state.UIDL
 	now := f.now()
 	// Each message is written to tmp/ while the previous ones are fsynced
-	// and renamed into new/ in the background (several fsyncs in flight).
+	// and renamed into new/ in the background, maildir.SyncsInFlight at a
+	// time: the download waits when the disk falls behind.
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		sem  = make(chan struct{}, maildir.SyncsInFlight)
-		cerr error
+		commits = par.NewGroup(maildir.SyncsInFlight)
+		mu      sync.Mutex // recs, res and cerr, from the commits
+		cerr    error
 	)
 	for i, m := range batch {
 		failpoint.Hit("pop.after-journal")
@@ -102,11 +103,7 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 			break
 		}
 		rec := state.UIDL{UIDL: m.uidl, FirstSeen: now, DeliveredKey: keys[i], Status: string(Delivered)}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		commits.Go(func() {
 			m, err := d.Commit()
 			mu.Lock()
 			defer mu.Unlock()
@@ -117,10 +114,10 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 			recs = append(recs, rec)
 			res.Bytes += size
 			res.Arrived = append(res.Arrived, m.Path(folder))
-		}()
+		})
 		failpoint.Hit("pop.after-deliver")
 	}
-	wg.Wait()
+	commits.Wait()
 	if cerr != nil {
 		fatal = errors.Join(fatal, cerr)
 	}
