@@ -20,13 +20,33 @@ const (
 // IsDamaged reports whether err says the database file is damaged (as
 // opposed to busy, full or unreadable): such a file does not mend itself,
 // and the state it held can be rebuilt by matching both sides by content.
-func IsDamaged(err error) bool {
+func IsDamaged(err error) bool { return Damage(err) != "" }
+
+// Damage is what SQLite says is wrong with a damaged database file ("file
+// is not a database", "database disk image is malformed"), or "" when err
+// does not say the file is damaged. It reads SQLite's result code, and the
+// same words in the text of an error that lost its type on the way (one
+// formatted with %v).
+func Damage(err error) string {
+	const notADB, malformed = "file is not a database", "database disk image is malformed"
 	var se *sqlite.Error
-	if errors.As(err, &se) {
-		c := se.Code() & 0xff
-		return c == sqliteCorrupt || c == sqliteNotADB
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &se):
+		switch se.Code() & 0xff {
+		case sqliteNotADB:
+			return notADB
+		case sqliteCorrupt:
+			return malformed
+		}
+		return ""
+	case strings.Contains(err.Error(), notADB):
+		return notADB
+	case strings.Contains(err.Error(), malformed):
+		return malformed
 	}
-	return err != nil && IsDamagedText(err.Error())
+	return ""
 }
 
 // IsDamagedText is IsDamaged for an error that reached the caller as text.

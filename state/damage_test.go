@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,6 +21,12 @@ func TestDamaged(t *testing.T) {
 	_, err := Open(context.Background(), dir)
 	if err == nil || !IsDamaged(err) {
 		t.Fatalf("Open of garbage: %v (damaged %v)", err, IsDamaged(err))
+	}
+	if got := Damage(err); got != "file is not a database" {
+		t.Errorf("Damage of garbage: %q", got)
+	}
+	if got := Damage(fmt.Errorf("sync: %v", err)); got != "file is not a database" {
+		t.Errorf("Damage of the error as text: %q", got)
 	}
 	if IsDamaged(errors.New("database is locked")) || IsDamaged(nil) {
 		t.Error("a busy database or no error taken for damage")
