@@ -49,11 +49,6 @@ func Damage(err error) string {
 	return ""
 }
 
-// IsDamagedText is IsDamaged for an error that reached the caller as text.
-func IsDamagedText(s string) bool {
-	return strings.Contains(s, "database disk image is malformed") || strings.Contains(s, "file is not a database")
-}
-
 // SetAside moves the closed database of dir (with its -wal and -shm files)
 // out of the way, to state.db.damaged-TIME, and returns the new name. It
 // deletes nothing: the damaged file stays for whoever wants to look at it.

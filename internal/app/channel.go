@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -13,36 +12,36 @@ import (
 	"github.com/mdsync/mdsync/syncer"
 )
 
+// runChannel syncs one channel: the state it keeps forgotten first for
+// --redownload, its Maildir root checked against what the state knows,
+// then syncer.Run with the channel's options. force are the folders of
+// --force-delete, prog its progress counters (nil: none).
 func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, force map[string]bool, redownload bool, debugW io.Writer, prog *syncer.Progress) targetResult {
 	r := targetResult{Name: name, Kind: "channel", start: time.Now(), Counts: map[string]int{}}
-	fail := func(err error) targetResult {
-		r.Error, r.temp, r.end = err.Error(), classify(err), time.Now()
-		return r
-	}
 	ch := cfg.Channel[name]
 	acct := cfg.IMAP[ch.IMAP]
 	_, known, err := db.Counts(ctx, name)
 	if err != nil {
-		return fail(err)
+		return r.failed(err)
 	}
 	if redownload {
 		if !e.dryRun {
 			if err := forgetChannel(ctx, db, name); err != nil {
-				return fail(fmt.Errorf("forget the state of the channel: %w", err))
+				return r.failed(fmt.Errorf("forget the state of the channel: %w", err))
 			}
 		}
 		known = 0
 	}
 	if err := checkRoot(cfg, cfg.Maildir[ch.Maildir], name, known); err != nil {
-		return fail(err)
+		return r.failed(err)
 	}
 	pw, token, err := credentials(cfg, "imap."+ch.IMAP, &acct.Server)
 	if err != nil {
-		return fail(err)
+		return r.failed(err)
 	}
 	store, err := openStoreFor(cfg, ch.Maildir, e.dryRun)
 	if err != nil {
-		return fail(err)
+		return r.failed(err)
 	}
 	e.verbosef("channel %s: syncing %s@%s with %s", name, acct.User, acct.Addr(), store.Root())
 	o := options.Channel(cfg, name, pw, token, debugW)
@@ -50,47 +49,43 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 	o.Log = func(format string, args ...any) { e.verbosef(format, args...) }
 	res, err := syncer.Run(ctx, o)
 	if res != nil {
-		b, _ := json.Marshal(res)
-		r.Counts = intCounts(b)
-		for _, n := range res.Notes {
-			r.Notes = append(r.Notes, n.Text)
-			if n.Notice {
-				r.notices = append(r.notices, n.Text)
-			}
-		}
-		for _, a := range res.Arrived {
-			r.landed = append(r.landed, arrival{Folder: a.Folder, Path: a.Path})
-		}
-		if e.dryRun {
-			for _, op := range res.FolderOps {
-				r.Plan = append(r.Plan, planFolder{Folder: op.Folder, Actions: []string{op.String()}})
-			}
-			for _, fp := range res.Plans {
-				pf := planFolder{Folder: fp.Name, Blocked: fp.Blocked, Actions: []string{}}
-				for _, a := range fp.Actions {
-					pf.Actions = append(pf.Actions, a.String())
-				}
-				if len(pf.Actions) > 0 || pf.Blocked != "" {
-					r.Plan = append(r.Plan, pf)
-				}
-			}
-		}
+		r.takeChannel(res, e.dryRun)
 	}
 	if err != nil {
-		return fail(err)
+		return r.failed(err)
 	}
 	r.OK, r.end = true, time.Now()
 	return r
 }
 
-func intCounts(b []byte) map[string]int {
-	var m map[string]any
-	json.Unmarshal(b, &m)
-	out := map[string]int{}
-	for k, v := range m {
-		if f, ok := v.(float64); ok {
-			out[k] = int(f)
+// takeChannel fills r with what a channel's run did, also when it failed
+// part way: its counts, notes and arrivals, and with withPlan the plan of
+// a dry run.
+func (r *targetResult) takeChannel(res *syncer.Result, withPlan bool) {
+	r.Counts = channelCounts(res)
+	r.kept = res.Fetched + res.Appended
+	for _, n := range res.Notes {
+		r.Notes = append(r.Notes, n.Text)
+		if n.Notice {
+			r.notices = append(r.notices, n.Text)
 		}
 	}
-	return out
+	for _, a := range res.Arrived {
+		r.landed = append(r.landed, arrival{Folder: a.Folder, Path: a.Path})
+	}
+	if !withPlan {
+		return
+	}
+	for _, op := range res.FolderOps {
+		r.Plan = append(r.Plan, planFolder{Folder: op.Folder, Actions: []string{op.String()}})
+	}
+	for _, fp := range res.Plans {
+		pf := planFolder{Folder: fp.Name, Blocked: fp.Blocked, Actions: []string{}}
+		for _, a := range fp.Actions {
+			pf.Actions = append(pf.Actions, a.String())
+		}
+		if len(pf.Actions) > 0 || pf.Blocked != "" {
+			r.Plan = append(r.Plan, pf)
+		}
+	}
 }

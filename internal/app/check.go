@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -47,18 +45,11 @@ func runCheck(ctx context.Context, e *env, c *cli.Context) error {
 	code := ExitOK
 	for _, r := range results {
 		if !r.OK {
-			if r.temp && code == ExitOK {
-				code = ExitTemporary
-			} else if !r.temp {
-				code = ExitFailed
-			}
+			code = withFailure(code, r.temp)
 		}
 	}
 	if e.json {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(map[string]any{"config": cfg.File, "ok": code == ExitOK, "exit_code": code, "accounts": results})
-		e.jsonDone = true
+		e.printJSON(map[string]any{"config": cfg.File, "ok": code == ExitOK, "exit_code": code, "accounts": results}, escaped)
 	} else {
 		e.infof("config %s: ok", cfg.File)
 		for _, r := range results {
@@ -71,10 +62,7 @@ func runCheck(ctx context.Context, e *env, c *cli.Context) error {
 			}
 		}
 	}
-	if code != ExitOK {
-		return &exitError{code: code, err: errors.New("")}
-	}
-	return nil
+	return exitWith(code)
 }
 
 func sortedNames[V any](m map[string]V) []string {
@@ -102,13 +90,13 @@ func checkIMAP(ctx context.Context, cfg *config.Config, a *config.IMAP) (checkRe
 	}
 	conn, err := imapconn.Dial(ctx, imapOptions(a, pw, token))
 	if err != nil {
-		r.Detail, r.temp = err.Error(), classify(err)
+		r.Detail, r.temp = err.Error(), isTemporary(err)
 		return r, sf
 	}
 	defer conn.Close()
 	boxes, err := conn.List("", "*", nil).Collect()
 	if err != nil {
-		r.Detail, r.temp = fmt.Sprintf("list folders: %v", err), classify(err)
+		r.Detail, r.temp = fmt.Sprintf("list folders: %v", err), isTemporary(err)
 		return r, sf
 	}
 	sf.delim = '/'
@@ -173,7 +161,7 @@ func checkPOP(ctx context.Context, cfg *config.Config, p *config.POP) checkResul
 	f := popfetch.New(o)
 	c, err := f.Dial(ctx)
 	if err != nil {
-		r.Detail, r.temp = err.Error(), classify(err)
+		r.Detail, r.temp = err.Error(), isTemporary(err)
 		return r
 	}
 	defer c.Quit(ctx)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -82,10 +81,7 @@ func runImport(ctx context.Context, e *env, c *cli.Context, read importReader) (
 			if err != nil {
 				sum.Error = err.Error()
 			}
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			enc.Encode(sum)
-			e.jsonDone = true
+			e.printJSON(sum, escaped)
 		}
 	}()
 	if c.NArg() > 1 {

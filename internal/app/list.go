@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -50,11 +48,7 @@ func runList(ctx context.Context, e *env, c *cli.Context) error {
 		}
 		if err != nil {
 			e.errorf("channel %s: %v", name, err)
-			if classify(err) && code == ExitOK {
-				code = ExitTemporary
-			} else if !classify(err) {
-				code = ExitFailed
-			}
+			code = withFailure(code, isTemporary(err))
 			continue
 		}
 		if !e.json {
@@ -66,16 +60,9 @@ func runList(ctx context.Context, e *env, c *cli.Context) error {
 		}
 	}
 	if e.json {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		enc.Encode(map[string]any{"ok": code == ExitOK, "exit_code": code, "channels": all})
-		e.jsonDone = true
+		e.printJSON(map[string]any{"ok": code == ExitOK, "exit_code": code, "channels": all}, asText)
 	}
-	if code != ExitOK {
-		return &exitError{code: code, err: errors.New("")}
-	}
-	return nil
+	return exitWith(code)
 }
 
 func count(n int) string {

@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -60,13 +59,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		e.errorf("%s", msg)
 	}
 	if (e.json || wantsJSON(args)) && !e.jsonDone {
-		// every exit of a --json run is one JSON object
-		if msg == "" {
-			msg = "failed"
-		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetEscapeHTML(false)
-		enc.Encode(map[string]any{"version": version(), "ok": false, "exit_code": code, "error": msg})
+		e.printErrorJSON(code, msg)
 	}
 	return code
 }

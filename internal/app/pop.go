@@ -11,44 +11,43 @@ import (
 	"github.com/mdsync/mdsync/state"
 )
 
+// runPOP fetches one POP account: the UIDLs it remembers forgotten first
+// for --redownload, its Maildir root checked against what the state
+// knows, then popfetch with the account's options.
 func runPOP(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, redownload bool, debugW io.Writer) targetResult {
 	r := targetResult{Name: name, Kind: "pop", start: time.Now(), Counts: map[string]int{}}
 	p := cfg.POP[name]
-	fail := func(err error) targetResult {
-		r.Error, r.temp, r.end = err.Error(), classify(err), time.Now()
-		return r
-	}
 	known, err := db.POPCount(ctx, name)
 	if err != nil {
-		return fail(err)
+		return r.failed(err)
 	}
 	if redownload {
 		if !e.dryRun {
 			if err := forgetPOP(ctx, db, name); err != nil {
-				return fail(fmt.Errorf("forget the state of the account: %w", err))
+				return r.failed(fmt.Errorf("forget the state of the account: %w", err))
 			}
 		}
 		known = 0
 	}
 	if err := checkRoot(cfg, cfg.Maildir[p.Maildir], name, known); err != nil {
-		return fail(err)
+		return r.failed(err)
 	}
 	pw, token, err := credentials(cfg, "pop."+name, &p.Server)
 	if err != nil {
-		return fail(err)
+		return r.failed(err)
 	}
 	store, err := openStoreFor(cfg, p.Maildir, e.dryRun)
 	if err != nil {
-		return fail(err)
+		return r.failed(err)
 	}
 	o, err := popOptions(name, p, pw, token)
 	if err != nil {
-		return fail(err)
+		return r.failed(err)
 	}
 	o.Store, o.DB, o.DryRun, o.Debug = store, db, e.dryRun, debugW
 	o.Log = func(format string, args ...any) { e.verbosef(format, args...) }
 	res, err := popfetch.New(o).Run(ctx)
-	r.Counts = map[string]int{"fetched": res.Fetched, "deleted": res.Deleted, "skipped_too_big": res.Skipped, "pruned": res.Pruned, "remaining": res.Remaining}
+	r.Counts, r.kept = popCounts(res), res.Fetched
 	for _, path := range res.Arrived {
 		r.landed = append(r.landed, arrival{Folder: p.Folder, Path: path})
 	}
@@ -56,10 +55,9 @@ func runPOP(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name 
 	if e.dryRun {
 		r.Plan = []planFolder{{Folder: p.Folder, Actions: append([]string{}, res.Plan...)}}
 	}
-	r.end = time.Now()
 	if err != nil {
-		return fail(err)
+		return r.failed(err)
 	}
-	r.OK = true
+	r.OK, r.end = true, time.Now()
 	return r
 }

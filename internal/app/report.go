@@ -17,9 +17,15 @@ type summary struct {
 	Targets     []targetResult `json:"targets"`
 }
 
+// printResults says how each target went, as text: a failure on stderr;
+// a dry run's plan, or the counts that are not zero and the notices (every
+// note with -v), on stdout.
 func printResults(e *env, results []targetResult) {
 	for _, r := range results {
 		if !r.OK {
+			// Some errors name their target already (popfetch's begin
+			// "pop NAME: "); the line names it once. Error is also the
+			// JSON's error, so the prefix is not dropped from it.
 			if prefix := r.Kind + " " + r.Name + ": "; strings.HasPrefix(r.Error, prefix) {
 				e.errorf("%s", r.Error)
 			} else {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/mdsync/mdsync/state"
@@ -18,7 +17,7 @@ import (
 func openState(ctx context.Context, e *env, dir string) (*state.DB, error) {
 	db, err := state.Open(ctx, dir)
 	if err != nil && state.IsDamaged(err) && !e.dryRun {
-		return rebuildState(ctx, e, dir, err.Error())
+		return rebuildState(ctx, e, dir, err)
 	}
 	return db, err
 }
@@ -26,31 +25,25 @@ func openState(ctx context.Context, e *env, dir string) (*state.DB, error) {
 // rebuildState sets a damaged state DB aside (it is kept, never deleted)
 // and opens a new one, saying so in one line: the next sync links both
 // sides by content, as after a lost state, so nothing is copied twice.
-func rebuildState(ctx context.Context, e *env, dir, why string) (*state.DB, error) {
+// damage is the error that found the file damaged.
+func rebuildState(ctx context.Context, e *env, dir string, damage error) (*state.DB, error) {
 	aside, err := state.SetAside(dir, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	e.errorf("warning: the state database was damaged (%s); it is kept as %s and rebuilt by matching the messages of both sides", damageReason(why), aside)
+	e.errorf("warning: the state database was damaged (%s); it is kept as %s and rebuilt by matching the messages of both sides", state.Damage(damage), aside)
 	return state.Open(ctx, dir)
 }
 
 // damagedIn returns the error of the first target that failed because the
-// state DB is damaged, or "".
-func damagedIn(results []targetResult) string {
+// state DB is damaged, or nil.
+func damagedIn(results []targetResult) error {
 	for _, r := range results {
-		if !r.OK && state.IsDamagedText(r.Error) {
-			return r.Error
+		if !r.OK && state.IsDamaged(r.err) {
+			return r.err
 		}
 	}
-	return ""
-}
-
-func damageReason(s string) string {
-	if strings.Contains(s, "file is not a database") {
-		return "file is not a database"
-	}
-	return "database disk image is malformed"
+	return nil
 }
 
 // dryRunState opens a copy of the state DB in a temporary directory (a new

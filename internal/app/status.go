@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,10 +85,7 @@ func runStatus(ctx context.Context, e *env, c *cli.Context) error {
 		}
 	}
 	if e.json {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(map[string]any{"state_dir": cfg.StateDir, "ok": code == ExitOK, "exit_code": code, "targets": rows})
-		e.jsonDone = true
+		e.printJSON(map[string]any{"state_dir": cfg.StateDir, "ok": code == ExitOK, "exit_code": code, "targets": rows}, escaped)
 	} else {
 		for _, r := range rows {
 			what := fmt.Sprintf("%d messages in %d folders", r.Messages, r.Folders)
@@ -110,10 +106,7 @@ func runStatus(ctx context.Context, e *env, c *cli.Context) error {
 			}
 		}
 	}
-	if code != ExitOK {
-		return &exitError{code: code, err: errors.New("")}
-	}
-	return nil
+	return exitWith(code)
 }
 
 // localTime is a time as people read it: local, with its offset.

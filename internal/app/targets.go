@@ -3,39 +3,46 @@ package app
 import (
 	"context"
 	"io"
-	"sync"
 
 	"github.com/mdsync/mdsync/internal/config"
+	"github.com/mdsync/mdsync/internal/par"
 	"github.com/mdsync/mdsync/state"
 )
 
-// runTargets runs the channels and POP accounts, several at once.
-func runTargets(ctx context.Context, e *env, cfg *config.Config, db *state.DB, channels, pops []string, force, redownload map[string]bool, debugW io.Writer, prog *progressLine) []targetResult {
+// targetsAtOnce is how many channels and POP accounts a sync runs at the
+// same time: each has connections of its own, and a server limits how
+// many one user opens.
+const targetsAtOnce = 4
+
+// targets is what the channels and POP accounts of one sync share.
+type targets struct {
+	cfg        *config.Config
+	db         *state.DB
+	force      map[string]bool // --force-delete: folders
+	redownload map[string]bool // --redownload: channels and accounts
+	debug      io.Writer       // -vv: the protocol traces, serialised (nil: none)
+	prog       *progressLine   // nil: none
+}
+
+// run runs the channels and POP accounts, each between its hooks, and
+// returns their results in that order.
+func (t *targets) run(ctx context.Context, e *env, channels, pops []string) []targetResult {
 	results := make([]targetResult, len(channels)+len(pops))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4) // channels and POP accounts run concurrently
+	g := par.NewGroup(targetsAtOnce)
 	for i, name := range channels {
-		wg.Add(1)
-		go func(i int, name string) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = withHooks(ctx, e, cfg, "channel", name, func() targetResult {
-				return runChannel(ctx, e, cfg, db, name, force, redownload[name], debugW, prog.channel(name))
+		g.Go(func() {
+			results[i] = withHooks(ctx, e, t.cfg, "channel", name, func() targetResult {
+				return runChannel(ctx, e, t.cfg, t.db, name, t.force, t.redownload[name], t.debug, t.prog.channel(name))
 			})
-		}(i, name)
+		})
 	}
 	for j, name := range pops {
-		wg.Add(1)
-		go func(i int, name string) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = withHooks(ctx, e, cfg, "pop", name, func() targetResult {
-				return runPOP(ctx, e, cfg, db, name, redownload[name], debugW)
+		g.Go(func() {
+			results[len(channels)+j] = withHooks(ctx, e, t.cfg, "pop", name, func() targetResult {
+				return runPOP(ctx, e, t.cfg, t.db, name, t.redownload[name], t.debug)
 			})
-		}(len(channels)+j, name)
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	return results
 }

@@ -73,7 +73,7 @@ func (s *watchSet) pass(ctx context.Context, p watch.Pass) (watch.PassResult, er
 func (s *watchSet) channelPass(ctx context.Context, db *state.DB, name string, only []string) targetResult {
 	r := targetResult{Name: name, Kind: "channel", start: time.Now(), Counts: map[string]int{}}
 	fail := func(err error) targetResult {
-		r.Error, r.temp, r.end = err.Error(), classify(err), time.Now()
+		r.Error, r.temp, r.end = err.Error(), isTemporary(err), time.Now()
 		return r
 	}
 	ch := s.cfg.Channel[name]
@@ -100,8 +100,7 @@ func (s *watchSet) channelPass(ctx context.Context, db *state.DB, name string, o
 	}
 	res, err := syncer.Run(ctx, o)
 	if res != nil {
-		b, _ := json.Marshal(res)
-		r.Counts = intCounts(b)
+		r.Counts = channelCounts(res)
 		for _, n := range res.Notes {
 			r.Notes = append(r.Notes, n.Text)
 			if n.Notice {

@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mdsync/mdsync/internal/app/options"
 	"github.com/mdsync/mdsync/internal/config"
 	"github.com/mdsync/mdsync/internal/imapconn"
 	"github.com/mdsync/mdsync/internal/watch"
@@ -51,7 +52,7 @@ func newWatchSet(ctx context.Context, e *env, cfg *config.Config, names []string
 	}
 	s := &watchSet{e: e, cfg: cfg, names: names, channels: channels, pops: pops, creds: newCredCache(cfg), locals: map[string]*localWatch{}}
 	if e.verbose >= 2 {
-		s.debug = &lockedWriter{w: e.stderr}
+		s.debug = options.Locked(e.stderr)
 	}
 	var described []string
 	delims := map[string]rune{} // by account
