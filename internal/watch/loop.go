@@ -114,10 +114,15 @@ func (l *Loop) Serve(ctx context.Context, in <-chan Trigger) error {
 	}
 }
 
-// run runs one pass and times it.
+// run runs one pass and times it. The pass gets a context of its own
+// that ends when it returns: what it hung on the context (an AfterFunc
+// that closes a connection on interrupt) is let go then, not kept for as
+// long as the process runs.
 func (l *Loop) run(ctx context.Context, p Pass) Report {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	start := time.Now()
-	res, err := l.Run(ctx, p)
+	res, err := l.Run(pctx, p)
 	return Report{Pass: p, Result: res, Err: err, Start: start, Duration: time.Since(start)}
 }
 

@@ -271,3 +271,44 @@ func TestLoopClosedInputFinishesThePassInFlight(t *testing.T) {
 	}
 	h.noPass(50 * time.Millisecond)
 }
+
+// TestLoopPassContextEndsWithThePass: what a pass hangs on its context
+// (context.AfterFunc without calling the stop function, as a connection
+// pool does to abort on interrupt) is released when the pass returns;
+// kept on the loop's context it would pile up, pass after pass, for as
+// long as the process runs.
+func TestLoopPassContextEndsWithThePass(t *testing.T) {
+	released := make(chan int, 16)
+	in := make(chan Trigger)
+	reports := make(chan Report, 16)
+	l := &Loop{
+		Run: func(ctx context.Context, p Pass) (PassResult, error) {
+			context.AfterFunc(ctx, func() { released <- p.Seq })
+			return PassResult{}, nil
+		},
+		OnPass: func(r Report) { reports <- r },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- l.Serve(ctx, in) }()
+	for i := 1; i <= 3; i++ {
+		in <- Trigger{Target: "a", Full: true, Source: SourcePoll}
+		select {
+		case seq := <-released:
+			if seq != i {
+				t.Fatalf("released pass %d, want %d", seq, i)
+			}
+		case <-time.After(wait):
+			t.Fatalf("pass %d returned, and what it hung on its context is still held", i)
+		}
+		<-reports
+		if ctx.Err() != nil {
+			t.Fatal("the loop's own context ended")
+		}
+	}
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
