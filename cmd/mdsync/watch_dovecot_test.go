@@ -590,3 +590,46 @@ func TestWatchIdleCostAndSoak(t *testing.T) {
 		t.Errorf("SIGTERM: exit %d after %v, want 0 within 2 s", code, took)
 	}
 }
+
+// TestWatchPollsPOP: a POP account (no IDLE) is fetched at its own poll
+// interval, beside a channel that is not polled meanwhile.
+func TestWatchPollsPOP(t *testing.T) {
+	d := needWatchServer(t)
+	a := newAccount(t, d, "watchpop")
+	d.AddUser(t, "watchpop2", "pw")
+	popRoot := filepath.Join(a.dir, "popmail")
+	const poll = 2 * time.Second
+	withConf(t, a, `poll = "1h"`, fmt.Sprintf(`
+[maildir.p]
+path = %q
+[pop.p]
+host = "127.0.0.1"
+port = %d
+tls = "none"
+user = "watchpop2"
+password = "pw"
+maildir = "p"
+poll = %q`, popRoot, d.POP3Port, poll.String()))
+	w := startWatch(t, a.conf)
+	w.waitPass(60*time.Second, "the first pass of the POP account", func(p watchPass) bool {
+		return p.OK && p.Name == "p" && slices.Contains(p.Sources, "start")
+	})
+	msg := dovecot.GenMessage(25, 0, 2000)
+	d.Append(t, "watchpop2", "INBOX", msg)
+	sent := time.Now()
+	p := w.waitPass(3*poll, "the POP fetch", func(p watchPass) bool { return p.OK && p.Name == "p" && p.Counts["fetched"] == 1 })
+	if !slices.Contains(p.Sources, "poll") {
+		t.Errorf("the POP fetch came by pass %+v, want a poll", p)
+	}
+	if findLocal(t, filepath.Join(popRoot, "INBOX"), msg) == "" {
+		t.Fatal("the message is not in the POP account's Maildir")
+	}
+	if took := p.at.Sub(sent); took > poll+time.Second {
+		t.Errorf("the POP fetch took %v with a poll of %v", took, poll)
+	}
+	for _, q := range w.seen {
+		if q.Name == "t" && slices.Contains(q.Sources, "poll") {
+			t.Errorf("the channel (poll = 1h) was polled: %+v", q)
+		}
+	}
+}
