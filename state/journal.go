@@ -16,6 +16,7 @@ const (
 	JournalFetch         JournalOp = "fetch"        // IMAP body delivered under Key
 	JournalAppend        JournalOp = "append"       // local Key uploaded
 	JournalMove          JournalOp = "move"         // server UID moved to another folder
+	JournalMoveIn        JournalOp = "move-in"      // local Key of folder Arg moved in as server UID
 	JournalStoreFlags    JournalOp = "store"        // flags stored on server UID
 	JournalSetLocalFlags JournalOp = "set-flags"    // local Key renamed to new flags
 	JournalExpunge       JournalOp = "expunge"      // server UID expunged
@@ -43,7 +44,7 @@ type Entry struct {
 	Op       JournalOp
 	UID      uint32
 	Key      string
-	Arg      string // the POP UIDL
+	Arg      string // the POP UIDL; a move-in's source folder
 	Created  int64
 }
 

@@ -171,6 +171,15 @@ func (t *Tx) DeletePair(folderID int64, uid uint32, key string) error {
 	return nil
 }
 
+// DeleteKeyPairs forgets the pair of a local key, whatever its UID (a
+// file that moved to another folder).
+func (t *Tx) DeleteKeyPairs(folderID int64, key string) error {
+	if _, err := t.exec(`DELETE FROM pair WHERE folder_id = ? AND key = ? AND key <> ''`, folderID, key); err != nil {
+		return fmt.Errorf("delete pair of key %s: %w", key, err)
+	}
+	return nil
+}
+
 // DeleteAllPairs forgets every pair of a folder (after a UIDVALIDITY change
 // the caller re-links them).
 func (t *Tx) DeleteAllPairs(folderID int64) error {

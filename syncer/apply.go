@@ -135,7 +135,7 @@ func newApplier(ctx context.Context, l *lane, o Options, w *folderSync, byName m
 	}
 	w.executed = true
 	for _, act := range w.plan.Actions {
-		if (act.Op == OpFetch && paired[act.UID]) || (act.Op == OpAppend && pairedKey[act.Key]) {
+		if ((act.Op == OpFetch || act.Op == OpMoveIn) && paired[act.UID]) || (act.Op == OpAppend && pairedKey[act.Key]) {
 			continue
 		}
 		groups[act.Op] = append(groups[act.Op], act)
@@ -176,8 +176,8 @@ func (a *applier) steps(groups map[Op][]Action) error {
 		// the flag changes share the round trip of the expunges and moves
 		a.storeCmds = a.sendStores(groups[OpStoreFlags])
 	}
-	steps := []func([]Action) error{a.deleteLocal, a.expunge, a.move, a.store, a.setLocalFlags, a.fetch, a.append}
-	ops := []Op{OpDeleteLocal, OpExpunge, OpMove, OpStoreFlags, OpSetLocalFlags, OpFetch, OpAppend}
+	steps := []func([]Action) error{a.deleteLocal, a.expunge, a.move, a.moveIn, a.store, a.setLocalFlags, a.fetch, a.append}
+	ops := []Op{OpDeleteLocal, OpExpunge, OpMove, OpMoveIn, OpStoreFlags, OpSetLocalFlags, OpFetch, OpAppend}
 	for i, step := range steps {
 		if len(groups[ops[i]]) == 0 {
 			continue

@@ -133,6 +133,10 @@ func (r *channelRun) applyMoveGroup(group []*folderSync) {
 		ins = append(ins, w.in)
 		planned = append(planned, w)
 	}
+	files := identifyMoves(planned)
+	for i := range planned {
+		ins[i] = planned[i].in
+	}
 	for i, fp := range Plan(ins, r.policy) {
 		o.Progress.planned(fp)
 		planned[i].plan = &fp
@@ -145,6 +149,7 @@ func (r *channelRun) applyMoveGroup(group []*folderSync) {
 			}
 		}
 	}
+	r.takeMoves(files, planned)
 	if o.DryRun {
 		return
 	}

@@ -33,6 +33,15 @@ type folderSync struct {
 	relisted  bool
 	msgs      map[string]maildir.Message // the files, once scanned or probed
 	localInfo map[string]LocalInfo       // what matching read of new files
+	// arrivals: the local files that move-ins of this folder's plan take
+	// from other folders (by key), found when the moves were matched
+	arrivals map[string]arrival
+	// keepServerNumbers: a move between this folder and another is not
+	// settled by this folder's own transaction (its file leaves through
+	// the other's, or a move-in could not be made): the server numbers of
+	// the last sync are kept, so that the next run gathers the folder
+	// again rather than trust what it saw.
+	keepServerNumbers bool
 	// rescan: this run left local messages the state does not pair
 	// (uploads without APPENDUID): the next run must list the folder.
 	rescan bool
@@ -44,6 +53,13 @@ type folderSync struct {
 	remoteMeta map[uint32]remoteMeta
 	conn       *imapconn.Conn // the connection that gathered it (still selected there)
 	gathered   bool           // gathered in the pipeline (gatherAhead)
+	// serverMoveDst: the server may have moved messages here from another
+	// folder of the run: the new messages' identities are fetched (or read
+	// from their prefetched bodies)
+	serverMoveDst bool
+	// noPrefetch: another folder only lost messages, so this one's new
+	// ones are likely moves: their headers are fetched, not their bodies
+	noPrefetch bool
 	// prefetch: bodies of new messages the pipeline read into tmp/, by UID
 	prefetch map[uint32]*prefetched
 

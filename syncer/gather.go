@@ -31,7 +31,10 @@ func gather(ctx context.Context, l *lane, o Options, w *folderSync, res *Result)
 			return err
 		}
 	}
-	return matchContent(c, o, w, true)
+	if err := matchContent(c, o, w, true); err != nil {
+		return err
+	}
+	return arrivalMeta(c, w, true)
 }
 
 func gatherRemote(ctx context.Context, l *lane, o Options, w *folderSync, condstore bool, res *Result) error {
@@ -49,6 +52,7 @@ type remoteAsk struct {
 	sel   *imapclient.SelectCommand
 	ahead *imapclient.FetchCommand
 	pre   *prefetchRun
+	heads *headsRun // instead of pre: the new messages' headers
 }
 
 // askRemote sends SELECT and, in the same round trip, the flag changes
@@ -60,15 +64,18 @@ func askRemote(c *imapconn.Conn, o Options, w *folderSync, condstore, prefetch b
 	st := w.st
 	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
 	a := remoteAsk{sel: c.Select(o.ns.toServer(w.name), &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore})}
+	heads := w.noPrefetch && w.rstat != nil && uint32(w.rstat.UIDNext) > st.UIDNext && st.UIDNext > 0 && !o.DryRun
 	if condstore && st.HighestModSeq != 0 && st.SyncedAt > 0 {
 		switch {
-		case !prefetch:
+		case !prefetch && !heads:
 			a.ahead = sendFetchFlags(c, all, st.HighestModSeq, false)
 		case st.UIDNext > 1:
 			a.ahead = sendFetchFlags(c, imap.UIDSet{imap.UIDRange{Start: 1, Stop: imap.UID(st.UIDNext - 1)}}, st.HighestModSeq, false)
 		}
 		if prefetch {
 			a.pre = startPrefetch(c, o, w)
+		} else if heads {
+			a.heads = startHeads(c, w)
 		}
 	}
 	return a
@@ -146,6 +153,23 @@ func finishRemote(ctx context.Context, c *imapconn.Conn, o Options, w *folderSyn
 		}
 		for u, f := range ask.pre.flags {
 			changed.Flags[u] = f
+		}
+	}
+	if h := ask.heads; h != nil {
+		// the new messages' flags came with their headers
+		h.wait()
+		if h.err != nil && incremental {
+			return fmt.Errorf("%q: %w", w.name, h.err)
+		}
+		if changed == nil {
+			changed = &flagListing{Flags: map[uint32]string{}}
+		}
+		if w.remoteMeta == nil {
+			w.remoteMeta = map[uint32]remoteMeta{}
+		}
+		for u, f := range h.flags {
+			changed.Flags[u] = f
+			w.remoteMeta[u] = h.meta[u]
 		}
 	}
 	if sel.NumMessages == 0 {

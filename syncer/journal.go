@@ -8,13 +8,14 @@ import (
 
 // journaled are the operations whose intent begin records; fetches journal
 // their own batches (with the keys they will deliver under).
-var journaled = []Op{OpDeleteLocal, OpExpunge, OpMove, OpStoreFlags, OpSetLocalFlags, OpAppend}
+var journaled = []Op{OpDeleteLocal, OpExpunge, OpMove, OpMoveIn, OpStoreFlags, OpSetLocalFlags, OpAppend}
 
 // journalOps is how each side effect of a plan is written in the journal.
 var journalOps = map[Op]state.JournalOp{
 	OpFetch:         state.JournalFetch,
 	OpAppend:        state.JournalAppend,
 	OpMove:          state.JournalMove,
+	OpMoveIn:        state.JournalMoveIn,
 	OpStoreFlags:    state.JournalStoreFlags,
 	OpSetLocalFlags: state.JournalSetLocalFlags,
 	OpExpunge:       state.JournalExpunge,
@@ -71,7 +72,7 @@ func (a *applier) beginIn(tx *state.Tx, groups map[Op][]Action) (int, error) {
 	}
 	for _, op := range journaled {
 		for _, act := range groups[op] {
-			e := &state.Entry{Owner: state.ChannelOwner(a.o.Name), FolderID: a.w.st.ID, Op: journalOps[op], UID: act.UID, Key: act.Key}
+			e := &state.Entry{Owner: state.ChannelOwner(a.o.Name), FolderID: a.w.st.ID, Op: journalOps[op], UID: act.UID, Key: act.Key, Arg: act.From}
 			if err := tx.AddJournal(e); err != nil {
 				return 0, err
 			}

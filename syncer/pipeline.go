@@ -42,6 +42,7 @@ func gatherAhead(ctx context.Context, pool *connPool, o Options, ws []*folderSyn
 			asks[sent] = askRemote(c, o, ws[sent], true, prefetchable(o, ws[sent]))
 		}
 		last := i == len(ws)-1
+		hadPairs := w.pairs.loaded
 		err := finishRemote(ctx, c, o, w, asks[i], true, last, res)
 		if r := asks[i].pre; r != nil {
 			r.take(w, (err == nil || errors.Is(err, errRedo)) && !w.in.UIDValidityChanged)
@@ -52,6 +53,9 @@ func gatherAhead(ctx context.Context, pool *connPool, o Options, ws []*folderSyn
 		if err == nil {
 			err = matchContent(c, o, w, last)
 		}
+		if err == nil {
+			err = arrivalMeta(c, w, last)
+		}
 		switch {
 		case err == nil:
 			w.gathered = true
@@ -61,6 +65,11 @@ func gatherAhead(ctx context.Context, pool *connPool, o Options, ws []*folderSyn
 			}
 			gathered(w)
 		case errors.Is(err, errRedo):
+			if !hadPairs {
+				// the pairs of its changed messages only: the gather on a
+				// connection of its own decides again which it needs
+				w.pairs, w.in.Pairs = pairSet{}, nil
+			}
 		case isConnError(err) && broken == nil:
 			broken = err
 		}

@@ -25,6 +25,7 @@ const (
 	OpDeleteLocal   Op = "delete-local"  // remove local Key (expunged on the server)
 	OpExpunge       Op = "expunge"       // \Deleted + UID EXPUNGE of UID (deleted locally)
 	OpMove          Op = "move"          // MOVE UID from Folder to DstFolder (moved locally)
+	OpMoveIn        Op = "move-in"       // rename local Key of folder From into Folder as UID (moved on the server)
 	OpLink          Op = "link"          // record that UID and Key are the same message
 	OpForget        Op = "forget"        // drop the pair: gone on both sides
 	OpTombstone     Op = "keep-one-side" // deleted on one side, policy keeps the other
@@ -48,6 +49,8 @@ type Action struct {
 	Remove    string // store: letters to remove on the server
 	DstFolder string // move
 	DstKey    string // move: the key in the destination folder
+	From      string // move-in: the folder the local file comes from
+	FromUID   uint32 // move-in: the message's UID there, before the server moved it
 	Base      string // the previous base flags, when it matters
 	Reason    string
 }
@@ -76,6 +79,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("expunge  uid %d (deleted locally: %s)", a.UID, a.Key)
 	case OpMove:
 		return fmt.Sprintf("move     uid %d -> %q (moved locally: %s)", a.UID, a.DstFolder, a.DstKey)
+	case OpMoveIn:
+		return fmt.Sprintf("move-in  %s from %q = uid %d [%s] (moved on the server)", a.Key, a.From, a.UID, a.Flags)
 	case OpLink:
 		return fmt.Sprintf("link     uid %d = %s [%s]", a.UID, a.Key, a.Flags)
 	case OpForget:
@@ -128,7 +133,27 @@ type FolderInput struct {
 	// this folder (its PERMANENTFLAGS lack them): they stay on the local
 	// side only.
 	LocalOnly string
+
+	// Gone holds the identity of local files whose server message left
+	// this folder (by local key), and Arrived that of the server's new
+	// messages (by UID): a message in both, in two folders, was moved on
+	// the server, and its file is moved locally instead of deleted here
+	// and downloaded there. Only set for the folders of a move group.
+	Gone    map[string]Identity
+	Arrived map[uint32]Identity
 }
+
+// Identity is what tells two copies of a message apart without their
+// bodies: its Message-ID, its size on the server and its header key
+// (msgio.HeadKey). Copies equal in all three are the same message.
+type Identity struct {
+	MessageID string
+	Size      int64
+	HeadKey   string
+}
+
+// known tells whether an identity is complete enough to match on.
+func (id Identity) known() bool { return id.MessageID != "" && id.Size > 0 && id.HeadKey != "" }
 
 // Policy holds the per-channel settings the planner obeys.
 type Policy struct {
@@ -314,11 +339,93 @@ func Plan(ins []FolderInput, p Policy) []FolderPlan {
 			plans[i].Actions = kept
 		}
 	}
+	serverMoves(ins, plans)
 	for i := range plans {
 		guard(&plans[i], len(ins[i].Pairs), p)
 		sortActions(plans[i].Actions)
 	}
 	return plans
+}
+
+// serverMoves turns the local deletion of a message whose server copy left
+// one folder, and the download of the same message (by Identity) new in
+// another, into one move-in of the local file: the destination's fetch
+// becomes the move-in, the source's deletion goes. The moved file takes the
+// flags of the three-way merge; a flag the server lacks is stored after.
+// Matching is one to one.
+func serverMoves(ins []FolderInput, plans []FolderPlan) {
+	type gone struct {
+		folder int
+		pair   state.Pair
+		local  string // the file's synced flags
+	}
+	gones := map[Identity][]gone{}
+	for i, in := range ins {
+		if len(in.Gone) == 0 {
+			continue
+		}
+		byKey := make(map[string]state.Pair, len(in.Pairs))
+		for _, pr := range in.Pairs {
+			byKey[pr.Key] = pr
+		}
+		for _, a := range plans[i].Actions {
+			id, ok := in.Gone[a.Key]
+			if a.Op != OpDeleteLocal || !ok || !id.known() {
+				continue
+			}
+			pr := byKey[a.Key]
+			local := pr.Flags
+			if !in.LocalUnchanged {
+				local = Synced(in.Local[a.Key].Flags)
+			}
+			gones[id] = append(gones[id], gone{folder: i, pair: pr, local: local})
+		}
+	}
+	if len(gones) == 0 {
+		return
+	}
+	dropped := map[[2]int]bool{} // folder, index of a deletion gone
+	for j, in := range ins {
+		for k, a := range plans[j].Actions {
+			id, ok := in.Arrived[a.UID]
+			if a.Op != OpFetch || !ok || !id.known() {
+				continue
+			}
+			cands := gones[id]
+			at := -1
+			for c, g := range cands {
+				if g.folder != j {
+					at = c
+					break
+				}
+			}
+			if at < 0 {
+				continue
+			}
+			g := cands[at]
+			gones[id] = append(cands[:at:at], cands[at+1:]...)
+			for x, d := range plans[g.folder].Actions {
+				if d.Op == OpDeleteLocal && d.Key == g.pair.Key {
+					dropped[[2]int{g.folder, x}] = true
+				}
+			}
+			remote := a.Flags
+			merged := withLocalOnly(Merge(g.pair.Flags, g.local, remote), g.local, in.LocalOnly)
+			plans[j].Actions[k] = Action{Op: OpMoveIn, Folder: in.Name, UID: a.UID, Key: g.pair.Key, Flags: merged, Base: remote, From: ins[g.folder].Name, FromUID: g.pair.UID}
+			if add, rm := diff(remote, without(merged, in.LocalOnly)); add != "" || rm != "" {
+				plans[j].Actions = append(plans[j].Actions, Action{Op: OpStoreFlags, Folder: in.Name, UID: a.UID, Key: g.pair.Key, Add: add, Remove: rm, Flags: merged})
+			}
+		}
+	}
+	for i := range plans {
+		kept := plans[i].Actions[:0]
+		for x, a := range plans[i].Actions {
+			if !dropped[[2]int{i, x}] {
+				kept = append(kept, a)
+			}
+		}
+		plans[i].Actions = kept
+	}
 }
 
 // sizeIf is n when cond holds, else 0 (a map's size hint).
@@ -508,7 +615,7 @@ func guard(fp *FolderPlan, size int, p Policy) {
 	fp.Actions = nil
 }
 
-var opOrder = map[Op]int{OpForget: 0, OpTombstone: 1, OpLink: 2, OpUpdateBase: 3, OpDeleteLocal: 4, OpExpunge: 5, OpMove: 6, OpStoreFlags: 7, OpSetLocalFlags: 8, OpFetch: 9, OpAppend: 10}
+var opOrder = map[Op]int{OpForget: 0, OpTombstone: 1, OpLink: 2, OpUpdateBase: 3, OpDeleteLocal: 4, OpExpunge: 5, OpMove: 6, OpMoveIn: 7, OpStoreFlags: 8, OpSetLocalFlags: 9, OpFetch: 10, OpAppend: 11}
 
 func sortActions(as []Action) {
 	sort.SliceStable(as, func(i, j int) bool {

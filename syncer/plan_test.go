@@ -146,6 +146,55 @@ func TestPlanMove(t *testing.T) {
 	}
 }
 
+// TestPlanServerMove: a message gone from one server folder and new in
+// another, with the same identity, is a move-in of its local file: no
+// deletion there, no download here; its flags merge, and a local change the
+// server lacks is stored. A different identity is a deletion and a download.
+func TestPlanServerMove(t *testing.T) {
+	id := Identity{MessageID: "<1@x>", Size: 120, HeadKey: "h1"}
+	other := Identity{MessageID: "<1@x>", Size: 121, HeadKey: "h1"}
+	tests := []struct {
+		name    string
+		arrived Identity
+		local   map[string]Local // INBOX's scan (nil: unchanged)
+		want    string
+	}{
+		{"same identity", id, nil,
+			"Archive: move-in  k from \"INBOX\" = uid 9 [S] (moved on the server)\n"},
+		{"flagged locally meanwhile", id, map[string]Local{"k": {Key: "k", Flags: "FS"}},
+			"Archive: move-in  k from \"INBOX\" = uid 9 [FS] (moved on the server)\n" +
+				"Archive: store    uid 9 +F\n"},
+		{"other size", other, nil,
+			"INBOX: delete   k (expunged on server, uid 5)\n" +
+				"Archive: fetch    uid 9 -> maildir [S]\n"},
+		{"no identity", Identity{}, nil,
+			"INBOX: delete   k (expunged on server, uid 5)\n" +
+				"Archive: fetch    uid 9 -> maildir [S]\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			inbox := FolderInput{Name: "INBOX", Pairs: pairs(state.Pair{UID: 5, Key: "k", Flags: "S", MessageID: "<1@x>", Size: 120}),
+				LocalUnchanged: tc.local == nil, Local: tc.local, RemoteUIDs: map[uint32]bool{}, RemoteFlags: map[uint32]string{},
+				Gone: map[string]Identity{"k": id}}
+			archive := FolderInput{Name: "Archive", LocalUnchanged: true, RemoteUIDs: map[uint32]bool{9: true},
+				RemoteFlags: map[uint32]string{9: "S"}, Arrived: map[uint32]Identity{9: tc.arrived}}
+			got := lines(Plan([]FolderInput{inbox, archive}, defPolicy))
+			if got != tc.want {
+				t.Errorf("plan:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+	// one to one: two arrivals of one identity take one file
+	inbox := FolderInput{Name: "INBOX", Pairs: pairs(state.Pair{UID: 5, Key: "k", Flags: "S"}), LocalUnchanged: true,
+		RemoteUIDs: map[uint32]bool{}, Gone: map[string]Identity{"k": id}}
+	archive := FolderInput{Name: "Archive", LocalUnchanged: true, RemoteUIDs: map[uint32]bool{8: true, 9: true},
+		RemoteFlags: map[uint32]string{8: "", 9: ""}, Arrived: map[uint32]Identity{8: id, 9: id}}
+	got := lines(Plan([]FolderInput{inbox, archive}, defPolicy))
+	if strings.Count(got, "move-in") != 1 || strings.Count(got, "fetch") != 1 || strings.Contains(got, "delete") {
+		t.Errorf("two copies arrived, one file gone:\n%s", got)
+	}
+}
+
 func TestMassDeleteGuard(t *testing.T) {
 	var ps []state.Pair
 	local := map[string]Local{}

@@ -21,6 +21,9 @@ type connPool struct {
 	mu   sync.Mutex
 	idle []*imapconn.Conn
 	all  []*imapconn.Conn
+	// stops release the interrupt hooks of the connections (closeAll): a
+	// long-lived caller's context would keep every connection otherwise
+	stops []func() bool
 	// warm dials: in flight, and claimed by a get waiting for one
 	warming, claims int
 	warmed          *sync.Cond // on mu: a warm dial ended
@@ -98,9 +101,10 @@ func (p *connPool) dial(ctx context.Context, pipeline func(*imapclient.Client, i
 	}
 	// An interrupt ends what the connection is doing at once: reads and
 	// writes in flight fail, what is done is recorded, nothing new starts.
-	context.AfterFunc(ctx, c.Abort)
+	stop := context.AfterFunc(ctx, c.Abort)
 	p.mu.Lock()
 	p.all = append(p.all, c)
+	p.stops = append(p.stops, stop)
 	p.mu.Unlock()
 	return c, nil
 }
@@ -126,6 +130,10 @@ func (p *connPool) closeAll() {
 	for _, c := range p.all {
 		c.Close()
 	}
+	for _, stop := range p.stops {
+		stop()
+	}
+	p.all, p.stops, p.idle = nil, nil, nil
 }
 
 // isTimeout tells a stalled server (not worth a retry in this run) from a

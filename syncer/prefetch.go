@@ -56,7 +56,7 @@ func (p *prefetched) drop() {
 // unchanged) and nothing is left to recover first.
 func prefetchable(o Options, w *folderSync) bool {
 	st, rs := w.st, w.rstat
-	if o.DryRun || rs == nil || st.UIDNext == 0 || len(w.journal) > 0 || w.createLocal || !w.local.Exists() {
+	if o.DryRun || rs == nil || st.UIDNext == 0 || len(w.journal) > 0 || w.createLocal || !w.local.Exists() || w.noPrefetch {
 		return false
 	}
 	next := uint32(rs.UIDNext)

@@ -264,6 +264,9 @@ func baseForLink(link Action, acts []Action) string {
 func (a *applier) saveFolder(tx *state.Tx) error {
 	st := *a.w.st
 	switch {
+	case a.w.keepServerNumbers:
+		// the numbers of the last sync stay: the next run looks at the
+		// server side again (see folderSync.keepServerNumbers)
 	case a.w.planSel != nil:
 		st.UIDValidity, st.UIDNext, st.HighestModSeq, st.Messages = a.w.planSel.UIDValidity, uint32(a.w.planSel.UIDNext), a.w.planSel.HighestModSeq, a.w.planSel.NumMessages
 	case a.w.rstat != nil:

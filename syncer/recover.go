@@ -16,6 +16,10 @@ import (
 //   - append, move: forget; the uploaded or moved copy, if it landed, is
 //     new on the server while the local file is unpaired, and content
 //     matching (matchContent) links them instead of uploading again.
+//   - move-in: the file with the key is in this folder -> record its pair
+//     here and drop the one of the folder it came from; else forget (the
+//     file is still there, the server's move is seen again and followed,
+//     or downloaded).
 //   - store, set-flags, expunge, delete-local: forget; planning again from
 //     both sides converges (a flag already set on both sides is agreed, a
 //     message gone on both sides is forgotten).
@@ -31,11 +35,24 @@ func recoverFolder(ctx context.Context, o Options, w *folderSync, journal []stat
 	defer tx.Rollback()
 	linked := 0
 	ids := make([]int64, 0, len(journal))
+	var folders map[string]*state.Folder // the sources of move-ins
 	for _, e := range journal {
-		if e.Op == state.JournalFetch {
+		if e.Op == state.JournalFetch || e.Op == state.JournalMoveIn {
 			m, found, err := find(e.Key)
 			if err != nil {
 				return fmt.Errorf("recover %q: %w", w.name, err)
+			}
+			if found && e.Op == state.JournalMoveIn {
+				if folders == nil {
+					if folders, err = o.DB.Folders(ctx, o.Name); err != nil {
+						return fmt.Errorf("recover %q: %w", w.name, err)
+					}
+				}
+				if src := folders[e.Arg]; src != nil {
+					if err := tx.DeleteKeyPairs(src.ID, e.Key); err != nil {
+						return fmt.Errorf("recover %q: %w", w.name, err)
+					}
+				}
 			}
 			if found {
 				if err := tx.PutPair(w.st.ID, state.Pair{UID: e.UID, Key: e.Key, Flags: Synced(m.Flags)}); err != nil {
@@ -70,7 +87,7 @@ func fetchedFinder(w *folderSync, journal []state.Entry) (func(key string) (mail
 	}
 	n := 0
 	for _, e := range journal {
-		if e.Op == state.JournalFetch {
+		if e.Op == state.JournalFetch || e.Op == state.JournalMoveIn {
 			n++
 		}
 	}

@@ -19,6 +19,7 @@ type Result struct {
 	DeletedLocal int      `json:"deleted_local"`
 	Expunged     int      `json:"expunged"`
 	Moved        int      `json:"moved"`
+	MovedLocally int      `json:"moved_locally"`
 	Linked       int      `json:"linked"`
 	Created      int      `json:"folders_created"`
 	Notes        []Note   `json:"notes,omitempty"`

@@ -10,8 +10,10 @@ package syncer
 //	                                                    applies it              known            to need no server
 //	moveGroup  the run has a folder a synced message    in the pipeline, or on  all together     after the others: local
 //	           left and one with a message the state    a connection            (Plan), so that  plans at once, the rest
-//	           does not know, and it may be either                              a local move is  on connections
-//	                                                                            a server MOVE
+//	           does not know, and it may be either;                             a local move is  on connections
+//	           or the server has a folder messages                              a server MOVE,
+//	           left and one they may have gone to                               and a server
+//	                                                                            move a rename
 //
 // The pipeline (gatherAhead) gathers, on one connection with pipelined
 // commands, the server side of the direct and moveGroup folders that need
@@ -46,12 +48,38 @@ func (r *channelRun) route(changed []*folderSync) routed {
 		roles[w] = [2]bool{src, dst}
 		anySrc, anyDst = anySrc || src, anyDst || dst
 	}
+	// the server's side of the same question, from LIST-STATUS alone
+	srcs, dsts := map[*folderSync]bool{}, map[*folderSync]bool{}
+	for _, w := range changed {
+		if w.err == nil {
+			if src, dst := serverMoveRoles(w); src || dst {
+				srcs[w], dsts[w] = src, dst
+			}
+		}
+	}
+	serverMoves, onlyLost := false, false
+	for s, isSrc := range srcs {
+		onlyLost = onlyLost || (isSrc && !dsts[s])
+		for d, isDst := range dsts {
+			serverMoves = serverMoves || (isSrc && isDst && s != d)
+		}
+	}
 	rt := routed{changed: changed}
 	for _, w := range changed {
 		if w.err != nil {
 			continue
 		}
-		switch routeOf(w, roles[w], anySrc && anyDst) {
+		role := roles[w]
+		if serverMoves && (srcs[w] || dsts[w]) {
+			role, w.serverMoveDst = [2]bool{true, true}, dsts[w]
+			// Messages gone from a folder that received none are the
+			// pattern of a move by another client: the new ones elsewhere
+			// are identified by their headers before any body is fetched.
+			// Otherwise they are prefetched as usual, and a move found
+			// among them still keeps its local file.
+			w.noPrefetch = dsts[w] && onlyLost
+		}
+		switch routeOf(w, role, (anySrc && anyDst) || serverMoves) {
 		case routeMoveGroup:
 			rt.moveGroup = append(rt.moveGroup, w)
 		case routeDirect:
@@ -76,6 +104,21 @@ func routeOf(w *folderSync, role [2]bool, moves bool) route {
 		return routeMoveGroup
 	}
 	return routeDirect
+}
+
+// serverMoveRoles tells, from the LIST-STATUS numbers against the state,
+// whether messages may have left a folder on the server (fewer messages
+// than were there plus those that arrived) and whether any arrived.
+func serverMoveRoles(w *folderSync) (src, dst bool) {
+	rs, st := w.rstat, w.st
+	if rs == nil || rs.NumMessages == nil || st.SyncedAt == 0 || w.in.RemoteUnchanged || rs.UIDValidity != st.UIDValidity || w.createRemote {
+		return false, false
+	}
+	var arrived uint32
+	if next := uint32(rs.UIDNext); next > st.UIDNext {
+		arrived = next - st.UIDNext
+	}
+	return *rs.NumMessages < st.Messages+arrived, arrived > 0
 }
 
 // plan makes a folder's plan from what was gathered.

@@ -27,6 +27,7 @@ type fetched struct {
 	size  int64
 	fp    string
 	msgid string
+	head  string // msgio.HeadKey of its header ("" if not whole)
 	path  string // the file, once committed
 }
 
@@ -292,5 +293,5 @@ func deliverBody(lf *maildir.Folder, act Action, arrived time.Time, body io.Read
 		d.Abort()
 		return delivered{}, err
 	}
-	return delivered{fetched{uid: act.UID, key: act.Key, flags: act.Flags, size: cr.n, fp: lw.Fingerprint(), msgid: lw.Header().MessageID()}, d}, nil
+	return delivered{fetched{uid: act.UID, key: act.Key, flags: act.Flags, size: cr.n, fp: lw.Fingerprint(), msgid: lw.Header().MessageID(), head: lw.Header().HeadKey()}, d}, nil
 }

@@ -46,6 +46,7 @@ var allSteps = []step{
 	{"expunge.after-journal", false}, {"expunge.after-flag", false}, {"expunge.after-server", false},
 	{"delete.after-unlink", false},
 	{"move.after-journal", false}, {"move.after-server", false},
+	{"movein.after-journal", false}, {"movein.after-rename", false},
 }
 
 // TestFailpointsLocalBatch: flag changes that reach several folders from
@@ -202,6 +203,7 @@ func failpointsOn(t *testing.T, d *dovecot.Server, proxy *dovecot.ProxyRules, st
 				d.SetFlags(t, a.user, "INBOX", uids[0], imap.StoreFlagsAdd, imap.FlagFlagged)
 				d.SetFlags(t, a.user, "INBOX", uids[1], imap.StoreFlagsAdd, imap.FlagAnswered)
 				d.Expunge(t, a.user, "INBOX", uids[2])
+				d.Move(t, a.user, "INBOX", "Archive", uids[9]) // another client files one
 				lin.SetFlags(bySHA[inbox[3]], "FS")
 				lin.SetFlags(bySHA[inbox[4]], "S")
 				lin.Remove(bySHA[inbox[5]])
@@ -210,12 +212,12 @@ func failpointsOn(t *testing.T, d *dovecot.Server, proxy *dovecot.ProxyRules, st
 				lin.MoveTo(bySHA[inbox[8]], larch)
 				keep := []string{}
 				for _, s := range want["INBOX"] {
-					if s != inbox[2] && s != inbox[5] && s != inbox[6] && s != inbox[7] && s != inbox[8] {
+					if s != inbox[2] && s != inbox[5] && s != inbox[6] && s != inbox[7] && s != inbox[8] && s != inbox[9] {
 						keep = append(keep, s)
 					}
 				}
 				want["INBOX"] = keep
-				want["Archive"] = []string{inbox[7], inbox[8]}
+				want["Archive"] = []string{inbox[7], inbox[8], inbox[9]}
 			}
 			a.killedThenConverges(t, st.fp, want)
 			a.assertConverged(t, want) // the third run changed nothing either

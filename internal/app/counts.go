@@ -22,6 +22,7 @@ func channelCounts(res *syncer.Result) map[string]int {
 		"deleted_local":   res.DeletedLocal,
 		"expunged":        res.Expunged,
 		"moved":           res.Moved,
+		"moved_locally":   res.MovedLocally,
 		"linked":          res.Linked,
 		"folders_created": res.Created,
 	}

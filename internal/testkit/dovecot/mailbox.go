@@ -77,6 +77,30 @@ func (d *Server) RenameFolder(t testing.TB, user, from, to string) {
 	})
 }
 
+// Move moves messages of user from folder to dst on the server, as another
+// client would: UID COPY, \Deleted and UID EXPUNGE of exactly them, which
+// works whatever capabilities the test server announces (the client's own
+// fallback for a server without MOVE would leave them flagged only).
+func (d *Server) Move(t testing.TB, user, folder, dst string, uids ...imap.UID) {
+	t.Helper()
+	d.session(t, user, "MOVE from "+folder, func(c *imapclient.Client) error {
+		if _, err := c.Select(folder, nil).Wait(); err != nil {
+			return err
+		}
+		var set imap.UIDSet
+		for _, u := range uids {
+			set.AddNum(u)
+		}
+		if _, err := c.Copy(set, dst).Wait(); err != nil {
+			return err
+		}
+		if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return err
+		}
+		return c.UIDExpunge(set).Close()
+	})
+}
+
 // Append appends msg to folder of user with the given flags and returns its
 // UID (from UIDPLUS APPENDUID).
 func (d *Server) Append(t testing.TB, user, folder string, msg []byte, flags ...imap.Flag) imap.UID {

@@ -1,0 +1,109 @@
+package syncer_test
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mdsync/mdsync/internal/testkit/dovecot"
+)
+
+// TestServerMoveFollowed: 50 messages moved on the server by another client
+// (UID MOVE from INBOX to Archive) are moved locally, file by file: no body
+// is fetched, none is left in INBOX, each file keeps its key, and one
+// flagged locally before the sync keeps its flag and has it stored on the
+// server. The run after changes nothing.
+func TestServerMoveFollowed(t *testing.T) {
+	e := newEnv(t, "")
+	e.d.CreateFolder(t, user, "Archive")
+	uids := e.appendMessages(t, "INBOX", 900, 60, 600, imap.FlagSeen)
+	e.appendMessages(t, "Archive", 901, 5, 600)
+	e.mustRun(t)
+	before := e.converged(t)
+	keys := func(folder string) []string {
+		var ks []string
+		for _, sub := range []string{"cur", "new"} {
+			ents, _ := os.ReadDir(filepath.Join(e.root, folder, sub))
+			for _, de := range ents {
+				k, _, _ := strings.Cut(de.Name(), ":")
+				ks = append(ks, k)
+			}
+		}
+		sort.Strings(ks)
+		return ks
+	}
+	inboxKeys := keys("INBOX")
+	// a flag set locally on a message about to move (the first appended)
+	first := strings.ReplaceAll(string(dovecot.GenMessage(900, 0, 600)), "\r\n", "\n")
+	var flagged string
+	for _, f := range e.seenFiles(t, "INBOX", 60) {
+		if b, err := os.ReadFile(f); err == nil && string(b) == first {
+			flagged = f
+		}
+	}
+	if flagged == "" {
+		t.Fatal("the first message's file not found")
+	}
+	if err := os.Rename(flagged, flagged+"F"); err != nil {
+		t.Fatal(err)
+	}
+	c := e.d.Client(t, user, pass)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var set imap.UIDSet
+	for _, u := range uids[:50] {
+		set.AddNum(u)
+	}
+	if _, err := c.Move(set, "Archive").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+
+	res := e.mustRun(t)
+	if res.Fetched != 0 || res.MovedLocally != 50 || res.DeletedLocal != 0 || res.Appended != 0 || res.Expunged != 0 {
+		t.Errorf("after the server move: fetched %d, moved locally %d, deleted %d, appended %d, expunged %d",
+			res.Fetched, res.MovedLocally, res.DeletedLocal, res.Appended, res.Expunged)
+	}
+	for _, line := range strings.Split(e.trace.String(), "\n") {
+		if f := traceFields(line); len(f) > 2 && strings.EqualFold(f[1], "UID") && strings.EqualFold(f[2], "FETCH") &&
+			(strings.Contains(line, "BODY.PEEK[]") || strings.Contains(line, "BODY[]") || strings.Contains(line, "BODY.PEEK[TEXT]")) {
+			t.Errorf("a body was fetched: %s", line)
+		}
+	}
+	after := e.converged(t)
+	if len(after["INBOX"]) != 10 || len(after["Archive"]) != 55 {
+		t.Errorf("after the move: %s", summarize(after))
+	}
+	if len(before["INBOX"]) != 60 {
+		t.Fatalf("before: %s", summarize(before))
+	}
+	if n := len(keys("INBOX")) + len(keys("Archive")); n != 65 {
+		t.Errorf("%d files locally, want 65", n)
+	}
+	archive := map[string]bool{}
+	for _, k := range keys("Archive") {
+		archive[k] = true
+	}
+	moved := 0
+	for _, k := range inboxKeys {
+		if archive[k] {
+			moved++
+		}
+	}
+	if moved != 50 {
+		t.Errorf("%d of INBOX's files kept their key in Archive, want 50", moved)
+	}
+	flaggedKey, _, _ := strings.Cut(filepath.Base(flagged), ":")
+	if m, _ := filepath.Glob(filepath.Join(e.root, "Archive", "cur", flaggedKey+":2,*F*")); len(m) != 1 {
+		all, _ := filepath.Glob(filepath.Join(e.root, "*", "*", flaggedKey+"*"))
+		t.Errorf("the message flagged locally lost its flag in the move: %v\nres %+v\nwrites %v", all, res, writeCommands(e.trace.String()))
+	}
+	if res := e.mustRun(t); res.Fetched+res.Appended+res.DeletedLocal+res.Expunged+res.MovedLocally+res.FlagsServer+res.FlagsLocal != 0 {
+		t.Errorf("the run after: %+v", res)
+	}
+}
