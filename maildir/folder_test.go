@@ -22,7 +22,7 @@ import (
 
 func newFolder(t testing.TB, layout Layout, name string) *Folder {
 	t.Helper()
-	s, err := Open(t.TempDir(), layout)
+	s, err := OpenWith(t.TempDir(), Options{Layout: layout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +431,7 @@ func TestSetFlags(t *testing.T) {
 }
 
 func TestRemoveMoveLookupOpen(t *testing.T) {
-	s, err := Open(t.TempDir(), MaildirPP)
+	s, err := OpenWith(t.TempDir(), Options{Layout: MaildirPP})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,7 +564,7 @@ func TestDeferDirSync(t *testing.T) {
 }
 
 func TestPathToNameOutsideRoot(t *testing.T) {
-	s, err := Open(t.TempDir(), Verbatim)
+	s, err := OpenWith(t.TempDir(), Options{Layout: Verbatim})
 	if err != nil {
 		t.Fatal(err)
 	}

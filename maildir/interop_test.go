@@ -12,7 +12,7 @@ import (
 // other Maildir readers expect: emersion/go-maildir (the reference library
 // of the design card) sees the same keys and flags in cur/.
 func TestGoMaildirReadsOurFiles(t *testing.T) {
-	s, err := Open(t.TempDir(), Verbatim)
+	s, err := OpenWith(t.TempDir(), Options{Layout: Verbatim})
 	if err != nil {
 		t.Fatal(err)
 	}

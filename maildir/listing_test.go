@@ -81,7 +81,7 @@ func TestListingTracksChanges(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Open(t.TempDir(), Verbatim)
+			s, err := OpenWith(t.TempDir(), Options{Layout: Verbatim})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -86,7 +86,7 @@ func TestFoldersMUTF7AndFlat(t *testing.T) {
 // TestUnmapped: a folder whose directory name holds the server's
 // delimiter is no folder name, and is listed as unmapped, not dropped.
 func TestUnmapped(t *testing.T) {
-	s, err := Open(t.TempDir(), Verbatim)
+	s, err := OpenWith(t.TempDir(), Options{Layout: Verbatim})
 	if err != nil {
 		t.Fatal(err)
 	}

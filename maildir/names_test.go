@@ -62,7 +62,7 @@ func TestNameToPath(t *testing.T) {
 		{MaildirPP, '.', ".a", ""},
 	}
 	for _, tc := range tests {
-		s, err := Open(t.TempDir(), tc.layout)
+		s, err := OpenWith(t.TempDir(), Options{Layout: tc.layout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestPathToNameRejects(t *testing.T) {
 		{MaildirPP, ".."},
 	}
 	for _, tc := range tests {
-		s, err := Open(t.TempDir(), tc.layout)
+		s, err := OpenWith(t.TempDir(), Options{Layout: tc.layout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +140,7 @@ func TestPathToNameRejects(t *testing.T) {
 func TestNameToPathRefusesSymlinks(t *testing.T) {
 	outside := t.TempDir()
 	for _, layout := range []Layout{Verbatim, MaildirPP} {
-		s, err := Open(t.TempDir(), layout)
+		s, err := OpenWith(t.TempDir(), Options{Layout: layout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +182,7 @@ func TestFolders(t *testing.T) {
 			[]string{"Sub", "a/b.c"}},
 	}
 	for _, tc := range tests {
-		s, err := Open(t.TempDir(), tc.layout)
+		s, err := OpenWith(t.TempDir(), Options{Layout: tc.layout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +234,7 @@ func TestFolders(t *testing.T) {
 }
 
 func TestCreateFolderMaildirPP(t *testing.T) {
-	s, err := Open(t.TempDir(), MaildirPP)
+	s, err := OpenWith(t.TempDir(), Options{Layout: MaildirPP})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,12 +70,6 @@ type Store struct {
 	hostname string // escaped, for generated keys
 }
 
-// Open opens the store at root with folder names in UTF-8, creating the
-// root directory (mode 0700) if it is missing.
-func Open(root string, layout Layout) (*Store, error) {
-	return OpenWith(root, Options{Layout: layout})
-}
-
 // OpenWith opens the store at root, creating the root directory (mode 0700)
 // if it is missing.
 func OpenWith(root string, o Options) (*Store, error) {

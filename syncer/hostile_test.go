@@ -21,7 +21,7 @@ import (
 
 	"github.com/mdsync/mdsync/internal/app/options"
 	"github.com/mdsync/mdsync/internal/config"
-	"github.com/mdsync/mdsync/internal/imapfake"
+	"github.com/mdsync/mdsync/internal/testkit/imapfake"
 	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 	"github.com/mdsync/mdsync/syncer"
@@ -48,7 +48,7 @@ func newFakeEnv(t *testing.T, srv *imapfake.Server, timeout string) *fakeEnv {
 
 func (e *fakeEnv) store(t *testing.T) *maildir.Store {
 	t.Helper()
-	s, err := maildir.Open(e.root, maildir.Verbatim)
+	s, err := maildir.OpenWith(e.root, maildir.Options{Layout: maildir.Verbatim})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestBidirectionalChanges(t *testing.T) {
 	e.mustRun(t)
 	e.converged(t)
 
-	store, _ := maildir.Open(e.root, maildir.Verbatim)
+	store, _ := maildir.OpenWith(e.root, maildir.Options{Layout: maildir.Verbatim})
 	inbox, _ := store.Folder("INBOX", '/')
 	archive, _ := store.Folder("Archive", '/')
 	msgs, _, _ := inbox.Scan()

@@ -40,7 +40,7 @@ func sharedID(subject, body string) []byte {
 // each side, also after the state is lost again.
 func TestForeignTreeRelinksByContent(t *testing.T) {
 	e := newEnv(t, "")
-	store, err := maildir.Open(e.root, maildir.Verbatim)
+	store, err := maildir.OpenWith(e.root, maildir.Options{Layout: maildir.Verbatim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestLostStateRelinksByContent(t *testing.T) {
 		e.d.Append(t, user, "INBOX", dovecot.GenMessage(50, i, 500), imap.FlagSeen)
 		e.d.Append(t, user, "INBOX", noMessageID(51, i))
 	}
-	store, _ := maildir.Open(e.root, maildir.Verbatim)
+	store, _ := maildir.OpenWith(e.root, maildir.Options{Layout: maildir.Verbatim})
 	inbox, _ := store.CreateFolder("INBOX", '/')
 	for i := 0; i < 3; i++ {
 		inbox.Deliver(bytes.NewReader(noMessageID(52, i)), maildir.DeliverOpts{Flags: "S"})

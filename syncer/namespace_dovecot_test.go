@@ -22,7 +22,7 @@ func TestNamespacePrefix(t *testing.T) {
 	e.d.CreateFolder(t, user, "INBOX.Sent")
 	e.d.Append(t, user, "INBOX.Sent", dovecot.GenMessage(200, 0, 400))
 	e.d.Append(t, user, "INBOX", dovecot.GenMessage(200, 1, 400))
-	store, err := maildir.Open(e.root, maildir.Verbatim)
+	store, err := maildir.OpenWith(e.root, maildir.Options{Layout: maildir.Verbatim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestNamespacePrefix(t *testing.T) {
 // not skipped silently: the run fails and says what to do.
 func TestUnmappedLocalFolderIsReported(t *testing.T) {
 	e := newEnvWith(t, "", "", dovecot.WithNamespace("", "."))
-	store, err := maildir.Open(e.root, maildir.Verbatim)
+	store, err := maildir.OpenWith(e.root, maildir.Options{Layout: maildir.Verbatim})
 	if err != nil {
 		t.Fatal(err)
 	}

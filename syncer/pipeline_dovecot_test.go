@@ -46,7 +46,7 @@ func TestPipelinedGather(t *testing.T) {
 	}
 	both := dovecot.GenMessage(601, 0, 500)
 	e.d.Append(t, user, "E-match", both, imap.FlagSeen)
-	store, _ := maildir.Open(e.root, maildir.Verbatim)
+	store, _ := maildir.OpenWith(e.root, maildir.Options{Layout: maildir.Verbatim})
 	lf, _ := store.Folder("E-match", '/')
 	if _, err := lf.Deliver(bytes.NewReader(both), maildir.DeliverOpts{Flags: "S"}); err != nil {
 		t.Fatal(err)
@@ -220,7 +220,7 @@ func TestPrefetchNewMail(t *testing.T) {
 	both := dovecot.GenMessage(1302, 0, 500)
 	e.d.Append(t, user, "C-match", both, imap.FlagSeen)
 	e.d.Append(t, user, "C-match", dovecot.GenMessage(1302, 1, 500))
-	store, _ := maildir.Open(e.root, maildir.Verbatim)
+	store, _ := maildir.OpenWith(e.root, maildir.Options{Layout: maildir.Verbatim})
 	lf, _ := store.Folder("C-match", '/')
 	if _, err := lf.Deliver(bytes.NewReader(both), maildir.DeliverOpts{Flags: "S"}); err != nil {
 		t.Fatal(err)

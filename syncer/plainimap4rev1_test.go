@@ -32,7 +32,7 @@ func TestPlainIMAP4rev1Server(t *testing.T) {
 	dir := t.TempDir()
 	root := filepath.Join(dir, "mail")
 	cfg, db := channelConfig(t, dir, port, root, "", "")
-	store, _ := maildir.Open(root, maildir.Verbatim)
+	store, _ := maildir.OpenWith(root, maildir.Options{Layout: maildir.Verbatim})
 	run := func() *syncer.Result {
 		t.Helper()
 		o := options.Channel(cfg, "t", pass, nil, nil)

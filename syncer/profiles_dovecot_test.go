@@ -128,7 +128,7 @@ func TestServerProfiles(t *testing.T) {
 				e.d.Append(t, user, "INBOX", dovecot.GenMessage(400, i, 500), [][]imap.Flag{nil, {imap.FlagSeen}}[i%2]...)
 				e.d.Append(t, user, srv(archive), dovecot.GenMessage(401, i, 500), imap.FlagSeen)
 			}
-			store, _ := maildir.Open(e.root, maildir.Verbatim)
+			store, _ := maildir.OpenWith(e.root, maildir.Options{Layout: maildir.Verbatim})
 			sent, err := store.CreateFolder("Sent", '/')
 			if err != nil {
 				t.Fatal(err)

@@ -17,7 +17,7 @@ func recoverySetup(tb testing.TB, n int) (Options, *folderSync, []state.Entry) {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
-	store, err := maildir.Open(filepath.Join(dir, "mail"), maildir.Verbatim)
+	store, err := maildir.OpenWith(filepath.Join(dir, "mail"), maildir.Options{Layout: maildir.Verbatim})
 	if err != nil {
 		tb.Fatal(err)
 	}

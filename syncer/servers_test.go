@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mdsync/mdsync/internal/imapfake"
+	"github.com/mdsync/mdsync/internal/testkit/imapfake"
 )
 
 // TestNothingPipelinedBehindLoginUnannounced: a server whose greeting does

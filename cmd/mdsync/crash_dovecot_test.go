@@ -181,7 +181,7 @@ func failpointsOn(t *testing.T, d *dovecot.Server, proxy *dovecot.ProxyRules, st
 				a.mustSync(t)
 				a.assertConverged(t, want)
 				// changes on both sides
-				store, _ := maildir.Open(a.root, maildir.Verbatim)
+				store, _ := maildir.OpenWith(a.root, maildir.Options{Layout: maildir.Verbatim})
 				lin, _ := store.Folder("INBOX", '/')
 				larch, _ := store.Folder("Archive", '/')
 				msgs, _, _ := lin.Scan()
@@ -242,7 +242,7 @@ func TestRandomKills(t *testing.T) {
 		want["INBOX"] = append(want["INBOX"], sha(m))
 	}
 	d.BulkLoad(t, a.user, "INBOX", srv)
-	store, err := maildir.Open(a.root, maildir.Verbatim)
+	store, err := maildir.OpenWith(a.root, maildir.Options{Layout: maildir.Verbatim})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mdsync/mdsync/internal/imapfake"
+	"github.com/mdsync/mdsync/internal/testkit/imapfake"
 )
 
 // TestCheckRejectsWhatSyncWould: check and sync refuse the same configs,

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdsync/mdsync/internal/imapfake"
+	"github.com/mdsync/mdsync/internal/testkit/imapfake"
 )
 
 // TestErrorClasses: each kind of failure gets the exit code of its class

@@ -10,8 +10,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/mdsync/mdsync/internal/imapfake"
 	"github.com/mdsync/mdsync/internal/testkit/dovecot"
+	"github.com/mdsync/mdsync/internal/testkit/imapfake"
 )
 
 // TestChooseAuth: what each setting picks from what the server offers.

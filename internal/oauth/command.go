@@ -52,9 +52,6 @@ func (c *CommandSource) Token(ctx context.Context) (string, error) {
 	return tok, nil
 }
 
-// Refresh runs the command again.
-func (c *CommandSource) Refresh(ctx context.Context) (string, error) { return c.Token(ctx) }
-
 func (c *CommandSource) run(ctx context.Context) (string, error) {
 	if strings.TrimSpace(c.Command) == "" {
 		return "", errors.New("the command is empty")

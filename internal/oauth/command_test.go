@@ -106,7 +106,7 @@ func TestCommandTokenFailures(t *testing.T) {
 func TestCommandTokenStderrPassesThrough(t *testing.T) {
 	var stderr lockedBuffer
 	src := &oauth.CommandSource{Command: `echo 'oama: refreshing' >&2; printf 'tok-1\n'`, Stderr: &stderr}
-	for _, call := range []func(context.Context) (string, error){src.Token, src.Refresh} {
+	for _, call := range []func(context.Context) (string, error){src.Token, src.Token} {
 		tok, err := call(testCtx(t))
 		if err != nil || tok != "tok-1" {
 			t.Errorf("= %q, %v", tok, err)

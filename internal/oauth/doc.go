@@ -30,22 +30,3 @@
 //     can test errors.Is(err, ErrNeedLogin) (sign in again) and
 //     Temporary(err) (network trouble or a provider outage: retry later).
 package oauth
-
-import "context"
-
-// Tokens is what the IMAP and POP side needs from a sign-in: an access token
-// to send, and a fresh one after the server refused the last. Source (OAuth2
-// with a stored refresh token) and CommandSource (token_command) implement
-// it.
-type Tokens interface {
-	// Token returns an access token, reusing one that is still good.
-	Token(ctx context.Context) (string, error)
-	// Refresh returns a new access token; call it once after the server
-	// refused the token Token returned.
-	Refresh(ctx context.Context) (string, error)
-}
-
-var (
-	_ Tokens = (*Source)(nil)
-	_ Tokens = (*CommandSource)(nil)
-)

@@ -141,15 +141,3 @@ func writeAtomic(dir, path string, data []byte) (err error) {
 	defer d.Close()
 	return d.Sync()
 }
-
-// Delete removes the stored token of account; a missing one is no error.
-func (s Store) Delete(account string) error {
-	path, err := s.path(account)
-	if err == nil {
-		err = os.Remove(path)
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("delete the OAuth2 token of %s: %w", account, err)
-	}
-	return nil
-}

@@ -159,22 +159,6 @@ func TestStoreRefusesBadAccountNames(t *testing.T) {
 	}
 }
 
-func TestStoreDelete(t *testing.T) {
-	st := newStore(t)
-	if err := st.Delete("work"); err != nil {
-		t.Errorf("Delete of nothing: %v", err)
-	}
-	if err := st.Save("work", &oauth2.Token{RefreshToken: "rt"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Delete("work"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Load("work"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Load after Delete: %v", err)
-	}
-}
-
 func assertMode(t *testing.T, path string, want os.FileMode) {
 	t.Helper()
 	fi, err := os.Stat(path)

@@ -29,7 +29,7 @@ func newEnv(t testing.TB, dir string, port int) *env {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	store, err := maildir.Open(filepath.Join(dir, "mail"), maildir.Verbatim)
+	store, err := maildir.OpenWith(filepath.Join(dir, "mail"), maildir.Options{Layout: maildir.Verbatim})
 	if err != nil {
 		t.Fatal(err)
 	}

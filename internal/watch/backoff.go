@@ -53,6 +53,3 @@ func (b *Backoff) Next() time.Duration {
 
 // Reset starts again from Min (after a success).
 func (b *Backoff) Reset() { b.n = 0 }
-
-// Failures is the number of Next calls since the last Reset.
-func (b *Backoff) Failures() int { return b.n }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/mdsync/mdsync/internal/imapfake"
+	"github.com/mdsync/mdsync/internal/testkit/imapfake"
 )
 
 // fakeServer starts an imapfake server with IDLE and an INBOX.

@@ -84,9 +84,6 @@ func NewLocalWatcher(target string, dirs map[string]string, roots []string) (*Lo
 	return w, nil
 }
 
-// Watched is the number of directories watched.
-func (w *LocalWatcher) Watched() int { return len(w.dirs) + len(w.roots) }
-
 // Run sends debounced triggers until ctx is done, then stops watching.
 func (w *LocalWatcher) Run(ctx context.Context, out chan<- Trigger) error {
 	defer w.fs.Close()

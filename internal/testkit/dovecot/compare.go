@@ -88,7 +88,7 @@ func ClientState(t testing.TB, c *imapclient.Client) map[string][]Msg {
 // messages.
 func LocalState(t testing.TB, root string) map[string][]Msg {
 	t.Helper()
-	store, err := maildir.Open(root, maildir.Verbatim)
+	store, err := maildir.OpenWith(root, maildir.Options{Layout: maildir.Verbatim})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ type configParams struct {
 	UID, GID                               int
 	InternalUser, InternalGroup, LoginUser string
 	Ports                                  []int // imap, imaps, pop3, pop3s
-	Debug                                  bool
 	Extra                                  []string
 	Introspect                             string // OAuth2 introspection URL, "" for none
 	NSPrefix, NSSep                        string // personal namespace ("" and "/" by default)
@@ -75,11 +74,6 @@ func (c configParams) render() string {
 	// penalty (an exponential delay of up to 15 s after failed logins from
 	// the same IP), which would make wrong-password tests slow.
 	p("service anvil {\n  chroot =\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}")
-	if c.Debug {
-		p("auth_debug = yes")
-		p("mail_debug = yes")
-		p("verbose_ssl = yes")
-	}
 	for _, l := range c.Extra {
 		p("%s", l)
 	}

@@ -6,7 +6,6 @@ type Option func(*options)
 type options struct {
 	users      []userPass
 	extra      []string
-	debug      bool
 	introspect string
 	nsPrefix   string
 	nsSep      string
@@ -24,11 +23,6 @@ func WithUser(user, pass string) Option {
 // override earlier settings).
 func WithConfig(lines ...string) Option {
 	return func(o *options) { o.extra = append(o.extra, lines...) }
-}
-
-// WithDebug turns on Dovecot's auth and mail debug logging.
-func WithDebug() Option {
-	return func(o *options) { o.debug = true }
 }
 
 // WithNamespace gives the personal namespace a prefix and separator, as

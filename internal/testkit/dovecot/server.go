@@ -163,7 +163,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		Dir: d.dir, MailRoot: d.mailRoot, Passwd: d.passwd,
 		UID: d.uid, GID: d.gid,
 		InternalUser: internalUser, InternalGroup: internalGroup, LoginUser: loginUser,
-		Debug: o.debug, Extra: o.extra, Introspect: o.introspect,
+		Extra: o.extra, Introspect: o.introspect,
 		NSPrefix: o.nsPrefix, NSSep: o.nsSep,
 	}
 	if _, err := os.Stat("/usr/share/dovecot/dh.pem"); err == nil {

@@ -34,13 +34,6 @@ func (s *Server) notifyLocked() {
 	s.idle.changed = make(chan struct{})
 }
 
-// Idling counts the sessions in IDLE on mailbox.
-func (s *Server) Idling(mailbox string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.idlingLocked(mailbox)
-}
-
 func (s *Server) idlingLocked(mailbox string) int {
 	n := 0
 	for _, id := range s.idle.idlers {
