@@ -26,10 +26,10 @@ func (r *channelRun) choose(c0 *imapconn.Conn, remote []remoteFolder) ([]*folder
 		res.notice("folders = %q matches no folder on the server or in the maildir: nothing is synced", o.Folders)
 	}
 	all = followRenames(ctx, o, all, r.stFolders, rstat, delim, res)
-	all = slices.DeleteFunc(all, func(s FolderSides) bool { return !o.only(s.Name) })
+	all = slices.DeleteFunc(all, func(s folderSides) bool { return !o.only(s.Name) })
 	all = r.dropLookalikes(all)
 	var works []*folderSync
-	for _, d := range PlanFolders(all, o.Create, o.Remove) {
+	for _, d := range planFolders(all, o.Create, o.Remove) {
 		if d.Action.Op != "" {
 			res.FolderOps = append(res.FolderOps, d.Action)
 			switch d.Action.Op {
@@ -77,14 +77,14 @@ func (r *channelRun) choose(c0 *imapconn.Conn, remote []remoteFolder) ([]*folder
 // sides tells, for every folder the patterns select, on which sides it is
 // and whether the state knows it; rstat receives the server folders'
 // LIST-STATUS numbers.
-func (r *channelRun) sides(remote []remoteFolder, localNames []string, rstat map[string]*imap.StatusData) []FolderSides {
+func (r *channelRun) sides(remote []remoteFolder, localNames []string, rstat map[string]*imap.StatusData) []folderSides {
 	o, delim := r.o, r.delim
-	sides := map[string]*FolderSides{}
-	side := func(n string) *FolderSides {
+	sides := map[string]*folderSides{}
+	side := func(n string) *folderSides {
 		if s, ok := sides[n]; ok {
 			return s
 		}
-		s := &FolderSides{Name: n}
+		s := &folderSides{Name: n}
 		sides[n] = s
 		return s
 	}
@@ -104,7 +104,7 @@ func (r *channelRun) sides(remote []remoteFolder, localNames []string, rstat map
 			side(n).InState = true
 		}
 	}
-	all := make([]FolderSides, 0, len(sides))
+	all := make([]folderSides, 0, len(sides))
 	for _, s := range sides {
 		all = append(all, *s)
 	}
@@ -114,8 +114,8 @@ func (r *channelRun) sides(remote []remoteFolder, localNames []string, rstat map
 // dropLookalikes leaves out, with an error each, the local folders named in
 // modified UTF-7 after a server folder, and that server folder: synced as
 // they are, every message would be there twice.
-func (r *channelRun) dropLookalikes(all []FolderSides) []FolderSides {
-	look := MUTF7Lookalikes(all, r.delim)
+func (r *channelRun) dropLookalikes(all []folderSides) []folderSides {
+	look := mutf7Lookalikes(all, r.delim)
 	if len(look) == 0 {
 		return all
 	}
@@ -124,5 +124,5 @@ func (r *channelRun) dropLookalikes(all []FolderSides) []FolderSides {
 		drop[l], drop[look[l]] = true, true
 		r.res.Errors = append(r.res.Errors, fmt.Sprintf("local folder %q is the modified UTF-7 spelling of the server's %q (mbsync 1.4 and OfflineIMAP name folders so): set names = \"mutf7\" in the maildir section (mdsync import does), or rename the directory; neither is synced until then", l, look[l]))
 	}
-	return slices.DeleteFunc(all, func(s FolderSides) bool { return drop[s.Name] })
+	return slices.DeleteFunc(all, func(s folderSides) bool { return drop[s.Name] })
 }

@@ -212,3 +212,17 @@ func writeCommands(trace string) []string {
 	}
 	return out
 }
+
+// bodyFetches are the commands of a trace that fetch message bodies
+// (BODY[], BODY.PEEK[] or BODY.PEEK[TEXT]; a header fetch is not one).
+func bodyFetches(trace string) []string {
+	var out []string
+	for _, line := range strings.Split(trace, "\n") {
+		f := traceFields(line)
+		if len(f) > 2 && strings.EqualFold(f[1], "UID") && strings.EqualFold(f[2], "FETCH") &&
+			(strings.Contains(line, "BODY.PEEK[]") || strings.Contains(line, "BODY[]") || strings.Contains(line, "BODY.PEEK[TEXT]")) {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
+}

@@ -32,7 +32,7 @@ type folderSync struct {
 	// changes of the last run): store the new mtimes even if skipped.
 	relisted  bool
 	msgs      map[string]maildir.Message // the files, once scanned or probed
-	localInfo map[string]LocalInfo       // what matching read of new files
+	localInfo map[string]localFile       // what matching read of new files
 	// arrivals: the local files that move-ins of this folder's plan take
 	// from other folders (by key), found when the moves were matched
 	arrivals map[string]arrival

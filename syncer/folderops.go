@@ -82,10 +82,10 @@ func removeFolder(ctx context.Context, c *imapconn.Conn, o Options, act Action, 
 }
 
 // followRenames renames locally the folders the server renamed
-// (ServerRenames; the new name's UIDNEXT not below what the state saw),
+// (serverRenames; the new name's UIDNEXT not below what the state saw),
 // directory and state alike, so that their messages are neither
 // downloaded again nor left twice under the old name.
-func followRenames(ctx context.Context, o Options, all []FolderSides, stFolders map[string]*state.Folder, rstat map[string]*imap.StatusData, delim rune, res *Result) []FolderSides {
+func followRenames(ctx context.Context, o Options, all []folderSides, stFolders map[string]*state.Folder, rstat map[string]*imap.StatusData, delim rune, res *Result) []folderSides {
 	oldUV, newUV := map[string]uint32{}, map[string]uint32{}
 	for n, f := range stFolders {
 		oldUV[n] = f.UIDValidity
@@ -95,7 +95,7 @@ func followRenames(ctx context.Context, o Options, all []FolderSides, stFolders 
 			newUV[n] = st.UIDValidity
 		}
 	}
-	renames := ServerRenames(all, oldUV, newUV)
+	renames := serverRenames(all, oldUV, newUV)
 	if len(renames) == 0 {
 		return all
 	}
@@ -144,7 +144,7 @@ func followRenames(ctx context.Context, o Options, all []FolderSides, stFolders 
 	}
 	for _, old := range olds {
 		if done[old] && !o.DryRun {
-			kept = append(kept, FolderSides{Name: renames[old], Local: true, Remote: true, InState: true})
+			kept = append(kept, folderSides{Name: renames[old], Local: true, Remote: true, InState: true})
 		}
 	}
 	return kept

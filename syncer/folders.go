@@ -10,16 +10,16 @@ import (
 	"github.com/mdsync/mdsync/internal/mutf7"
 )
 
-// FolderSides tells where a folder exists.
-type FolderSides struct {
+// folderSides tells where a folder exists.
+type folderSides struct {
 	Name    string
 	Local   bool
 	Remote  bool
 	InState bool // synced before
 }
 
-// FolderDecision is what happens to one folder of a channel.
-type FolderDecision struct {
+// folderDecision is what happens to one folder of a channel.
+type folderDecision struct {
 	Name         string
 	Sync         bool
 	CreateLocal  bool
@@ -33,12 +33,12 @@ type FolderDecision struct {
 	Notice bool
 }
 
-// PlanFolders pairs the folders of both sides. A folder missing on one side
+// planFolders pairs the folders of both sides. A folder missing on one side
 // is created there when it is new (create policy). One synced before and
 // then deleted on one side is deleted on the other when the remove policy
 // says so; otherwise a folder removed locally is downloaded again (create
 // policy permitting), and one deleted on the server is kept locally.
-func PlanFolders(fs []FolderSides, create, remove Sides) []FolderDecision {
+func planFolders(fs []folderSides, create, remove Sides) []folderDecision {
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
 	has := func(policy Sides, side string) bool {
 		if side == "imap" {
@@ -46,9 +46,9 @@ func PlanFolders(fs []FolderSides, create, remove Sides) []FolderDecision {
 		}
 		return policy.Local()
 	}
-	var out []FolderDecision
+	var out []folderDecision
 	for _, f := range fs {
-		d := FolderDecision{Name: f.Name}
+		d := folderDecision{Name: f.Name}
 		act := func(op Op, reason string) { d.Action = Action{Op: op, Folder: f.Name, Reason: reason} }
 		switch {
 		case f.Local && f.Remote:
@@ -155,13 +155,13 @@ func globMatch(p, s string, delim rune) bool {
 	return match(0, 0)
 }
 
-// MUTF7Lookalikes finds the local folders, new on this side, whose names
+// mutf7Lookalikes finds the local folders, new on this side, whose names
 // are the modified UTF-7 spelling of a server folder new on the local side
 // ("Entw&APw-rfe" beside the server's "Entwürfe"): a tree mbsync 1.4 or
 // OfflineIMAP kept, read with UTF-8 names. Syncing them would copy every
 // message of the folder both ways under two names. It maps each such local
 // name to the server's.
-func MUTF7Lookalikes(fs []FolderSides, delim rune) map[string]string {
+func mutf7Lookalikes(fs []folderSides, delim rune) map[string]string {
 	remoteOnly := map[string]bool{}
 	for _, f := range fs {
 		if f.Remote && !f.Local && !f.InState {
@@ -215,12 +215,12 @@ func reportUnmapped(o Options, rels []string, delim rune, res *Result) {
 	}
 }
 
-// ServerRenames finds folders the server renamed: a folder synced before
+// serverRenames finds folders the server renamed: a folder synced before
 // and now gone on the server, and a folder new on the server, missing
 // locally, with the same UIDVALIDITY (servers keep a renamed folder's
 // UIDVALIDITY and UIDs, RFC 3501 6.3.5). It maps each old name to its new
 // one; an ambiguous UIDVALIDITY maps nothing.
-func ServerRenames(fs []FolderSides, oldUV, newUV map[string]uint32) map[string]string {
+func serverRenames(fs []folderSides, oldUV, newUV map[string]uint32) map[string]string {
 	gone := map[uint32][]string{}
 	for _, f := range fs {
 		if f.InState && f.Local && !f.Remote && oldUV[f.Name] != 0 {

@@ -81,6 +81,9 @@ func TestServerRenameFollowed(t *testing.T) {
 	if res.Fetched != 0 || res.Appended != 0 || res.DeletedLocal != 0 || res.Expunged != 0 {
 		t.Errorf("after the rename: %+v", res)
 	}
+	if bodies := bodyFetches(e.trace.String()); len(bodies) > 0 {
+		t.Errorf("bodies fetched after the rename: %q", bodies)
+	}
 	if !strings.Contains(fmt.Sprint(res.Notes), `"Projects" was renamed to "Archive/Projects 2025" on the server: renamed locally`) {
 		t.Errorf("notes %q", res.Notes)
 	}

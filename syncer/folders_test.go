@@ -33,7 +33,7 @@ func TestMatchFolder(t *testing.T) {
 }
 
 func TestPlanFolders(t *testing.T) {
-	sides := []FolderSides{
+	sides := []folderSides{
 		{Name: "both", Local: true, Remote: true, InState: true},
 		{Name: "new-remote", Remote: true},
 		{Name: "new-local", Local: true},
@@ -52,7 +52,7 @@ func TestPlanFolders(t *testing.T) {
 	}
 	for _, c := range cases {
 		var got []string
-		for _, d := range PlanFolders(append([]FolderSides{}, sides...), c.create, c.remove) {
+		for _, d := range planFolders(append([]folderSides{}, sides...), c.create, c.remove) {
 			s := d.Name
 			if d.Sync {
 				s += " sync"

@@ -19,7 +19,7 @@ func TestLocalAndRemoteIdentityAgree(t *testing.T) {
 	if err := writeFile(path, local); err != nil {
 		t.Fatal(err)
 	}
-	li, err := ReadLocalInfo(path)
+	li, err := readLocalFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,10 +40,10 @@ func matchContent(c *imapconn.Conn, o Options, w *folderSync, selected bool) err
 		return nil
 	}
 	sort.Strings(ul)
-	w.localInfo = map[string]LocalInfo{}
+	w.localInfo = map[string]localFile{}
 	for _, k := range ul {
 		m := w.msgs[k]
-		li, err := ReadLocalInfo(m.Path(w.local))
+		li, err := readLocalFile(m.Path(w.local))
 		if err != nil {
 			return fmt.Errorf("read %s: %w", m.Name, err)
 		}
@@ -109,7 +109,7 @@ type bodyCandidates struct {
 // matchByHeader links, in order, each local message to the first unlinked
 // server message with the same Message-ID, size and header key, and returns
 // the messages left over that could still be the same by their bodies.
-func matchByHeader(ul []string, ur []uint32, local map[string]LocalInfo, meta map[uint32]remoteMeta, out map[string]uint32) bodyCandidates {
+func matchByHeader(ul []string, ur []uint32, local map[string]localFile, meta map[uint32]remoteMeta, out map[string]uint32) bodyCandidates {
 	type fast struct {
 		mid  string
 		size int64
@@ -156,7 +156,7 @@ func matchByHeader(ul []string, ur []uint32, local map[string]LocalInfo, meta ma
 
 // matchByBody links the candidates whose header keys and bodies are equal,
 // in order, one to one.
-func matchByBody(rest bodyCandidates, hashes map[uint32]string, local map[string]LocalInfo, meta map[uint32]remoteMeta, out map[string]uint32) {
+func matchByBody(rest bodyCandidates, hashes map[uint32]string, local map[string]localFile, meta map[uint32]remoteMeta, out map[string]uint32) {
 	type full struct {
 		head string
 		body string

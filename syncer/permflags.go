@@ -6,7 +6,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 )
 
-// unstorable returns the letters of SyncedFlags a selected folder cannot
+// unstorable returns the letters of syncedFlags a selected folder cannot
 // keep: those its PERMANENTFLAGS lack. \* (new keywords may be created)
 // is taken to allow every flag: some servers then list only the flags in
 // use. A server that sends no PERMANENTFLAGS keeps every flag (RFC 3501
@@ -24,12 +24,12 @@ func unstorable(sel *imap.SelectData) string {
 		have[strings.ToLower(string(f))] = true
 	}
 	var out []byte
-	for i := 0; i < len(SyncedFlags); i++ {
-		f := letterToIMAP[SyncedFlags[i]]
+	for i := 0; i < len(syncedFlags); i++ {
+		f := letterToIMAP[syncedFlags[i]]
 		if have[strings.ToLower(string(f))] || wildcard {
 			continue
 		}
-		out = append(out, SyncedFlags[i])
+		out = append(out, syncedFlags[i])
 	}
 	return string(out)
 }

@@ -8,10 +8,10 @@ import (
 	"github.com/mdsync/mdsync/state"
 )
 
-// SyncedFlags are the Maildir flag letters that have an IMAP equivalent
+// syncedFlags are the Maildir flag letters that have an IMAP equivalent
 // and are synchronised: D draft, F flagged, P passed ($Forwarded),
 // R replied (\Answered), S seen, T trashed (\Deleted).
-const SyncedFlags = "DFPRST"
+const syncedFlags = "DFPRST"
 
 // Op is the kind of an action.
 type Op string
@@ -129,7 +129,7 @@ type FolderInput struct {
 	// same message (found by Message-ID and size, or fingerprint).
 	Matches map[string]uint32
 
-	// LocalOnly are the letters of SyncedFlags the server cannot keep in
+	// LocalOnly are the letters of syncedFlags the server cannot keep in
 	// this folder (its PERMANENTFLAGS lack them): they stay on the local
 	// side only.
 	LocalOnly string
@@ -170,15 +170,15 @@ type FolderPlan struct {
 	Blocked string // non-empty: the mass-deletion guard held the folder back
 }
 
-// Merge is the three-way merge of one message's flags, flag by flag: a
+// merge is the three-way merge of one message's flags, flag by flag: a
 // change on one side wins; when both sides changed a flag they agree (a flag
 // is either set or not). With no base (a message new on both sides) the
 // result is the union: a flag set on either side stays set. Letters outside
-// SyncedFlags in local are kept on the local side only and are not part of
+// syncedFlags in local are kept on the local side only and are not part of
 // the result.
-func Merge(base, local, remote string) string {
+func merge(base, local, remote string) string {
 	var b strings.Builder
-	for _, f := range SyncedFlags {
+	for _, f := range syncedFlags {
 		bs, ls, rs := strings.ContainsRune(base, f), strings.ContainsRune(local, f), strings.ContainsRune(remote, f)
 		v := bs
 		switch {
@@ -195,10 +195,10 @@ func Merge(base, local, remote string) string {
 	return b.String()
 }
 
-// Synced keeps only the letters of SyncedFlags, sorted.
-func Synced(flags string) string {
+// synced keeps only the letters of syncedFlags, sorted.
+func synced(flags string) string {
 	var b strings.Builder
-	for _, f := range SyncedFlags {
+	for _, f := range syncedFlags {
 		if strings.ContainsRune(flags, f) {
 			b.WriteRune(f)
 		}
@@ -236,12 +236,12 @@ func withLocalOnly(m, local, localOnly string) string {
 	return string(rs)
 }
 
-// WithLocalExtras returns synced flags plus the non-synced letters of local
+// withLocalExtras returns synced flags plus the non-synced letters of local
 // (keyword letters such as Dovecot's lowercase ones), sorted.
-func WithLocalExtras(synced, local string) string {
+func withLocalExtras(synced, local string) string {
 	rs := []rune(synced)
 	for _, r := range local {
-		if !strings.ContainsRune(SyncedFlags, r) && !strings.ContainsRune(string(rs), r) {
+		if !strings.ContainsRune(syncedFlags, r) && !strings.ContainsRune(string(rs), r) {
 			rs = append(rs, r)
 		}
 	}
@@ -250,7 +250,7 @@ func WithLocalExtras(synced, local string) string {
 }
 
 func diff(from, to string) (add, remove string) {
-	for _, f := range SyncedFlags {
+	for _, f := range syncedFlags {
 		a, b := strings.ContainsRune(from, f), strings.ContainsRune(to, f)
 		if b && !a {
 			add += string(f)
@@ -376,7 +376,7 @@ func serverMoves(ins []FolderInput, plans []FolderPlan) {
 			pr := byKey[a.Key]
 			local := pr.Flags
 			if !in.LocalUnchanged {
-				local = Synced(in.Local[a.Key].Flags)
+				local = synced(in.Local[a.Key].Flags)
 			}
 			gones[id] = append(gones[id], gone{folder: i, pair: pr, local: local})
 		}
@@ -410,7 +410,7 @@ func serverMoves(ins []FolderInput, plans []FolderPlan) {
 				}
 			}
 			remote := a.Flags
-			merged := withLocalOnly(Merge(g.pair.Flags, g.local, remote), g.local, in.LocalOnly)
+			merged := withLocalOnly(merge(g.pair.Flags, g.local, remote), g.local, in.LocalOnly)
 			plans[j].Actions[k] = Action{Op: OpMoveIn, Folder: in.Name, UID: a.UID, Key: g.pair.Key, Flags: merged, Base: remote, From: ins[g.folder].Name, FromUID: g.pair.UID}
 			if add, rm := diff(remote, without(merged, in.LocalOnly)); add != "" || rm != "" {
 				plans[j].Actions = append(plans[j].Actions, Action{Op: OpStoreFlags, Folder: in.Name, UID: a.UID, Key: g.pair.Key, Add: add, Remove: rm, Flags: merged})
@@ -521,8 +521,8 @@ func planOne(in FolderInput, p Policy) FolderPlan {
 				add(Action{Op: OpTombstone, Key: pr.Key, Reason: "expunged on the server; expunge policy keeps it locally"})
 			}
 		default:
-			ls, r, base := keep(Synced(l.Flags)), keep(r), keep(pr.Flags)
-			m := Merge(base, ls, r)
+			ls, r, base := keep(synced(l.Flags)), keep(r), keep(pr.Flags)
+			m := merge(base, ls, r)
 			changed := false
 			if m != r {
 				a, rm := diff(r, m)
@@ -551,8 +551,8 @@ func planOne(in FolderInput, p Policy) FolderPlan {
 			continue
 		}
 		pairedKey[k], pairedUID[u] = true, true
-		ls, r := keep(Synced(l.Flags)), keep(in.RemoteFlags[u])
-		m := Merge("", ls, r) // union: neither side has a base
+		ls, r := keep(synced(l.Flags)), keep(in.RemoteFlags[u])
+		m := merge("", ls, r) // union: neither side has a base
 		if m != r {
 			a, _ := diff(r, m)
 			add(Action{Op: OpStoreFlags, UID: u, Key: k, Add: a, Flags: m})
@@ -576,7 +576,7 @@ func planOne(in FolderInput, p Policy) FolderPlan {
 			if pairedKey[k] {
 				continue
 			}
-			add(Action{Op: OpAppend, Key: k, Flags: keep(Synced(l.Flags))})
+			add(Action{Op: OpAppend, Key: k, Flags: keep(synced(l.Flags))})
 		}
 	}
 	return fp

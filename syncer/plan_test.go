@@ -22,12 +22,12 @@ func TestMerge(t *testing.T) {
 		{"", "S", "F", "FS"},      // independent changes both apply
 		{"S", "", "", ""},         // both unset: agree
 		{"", "S", "S", "S"},       // both set: agree
-		{"FS", "Sa", "FRS", "RS"}, // local letters outside SyncedFlags ignored
+		{"FS", "Sa", "FRS", "RS"}, // local letters outside syncedFlags ignored
 		{"", "DFPRST", "", "DFPRST"},
 	}
 	for _, c := range cases {
-		if got := Merge(c.base, c.local, c.remote); got != c.want {
-			t.Errorf("Merge(%q,%q,%q) = %q, want %q", c.base, c.local, c.remote, got, c.want)
+		if got := merge(c.base, c.local, c.remote); got != c.want {
+			t.Errorf("merge(%q,%q,%q) = %q, want %q", c.base, c.local, c.remote, got, c.want)
 		}
 	}
 }
@@ -260,7 +260,7 @@ func newWorld() *world {
 
 func randFlags(r *rand.Rand) string {
 	var b strings.Builder
-	for _, f := range SyncedFlags {
+	for _, f := range syncedFlags {
 		if r.Intn(3) == 0 {
 			b.WriteRune(f)
 		}

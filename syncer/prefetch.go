@@ -110,7 +110,7 @@ func (r *prefetchRun) read(c *imapconn.Conn, o Options, w *folderSync, fc *imapc
 			if items.uid < w.st.UIDNext || r.pre[items.uid] != nil || failed != nil {
 				return nil
 			}
-			p, failed = r.deliver(o, w, items.uid, LettersOf(items.flags), items.internalDate, body)
+			p, failed = r.deliver(o, w, items.uid, lettersOf(items.flags), items.internalDate, body)
 			if errors.Is(failed, errBodyRead) {
 				return failed
 			}
@@ -128,7 +128,7 @@ func (r *prefetchRun) read(c *imapconn.Conn, o Options, w *folderSync, fc *imapc
 			}
 			continue
 		}
-		r.flags[uid] = LettersOf(flags)
+		r.flags[uid] = lettersOf(flags)
 		if p == nil {
 			continue
 		}

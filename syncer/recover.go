@@ -55,7 +55,7 @@ func recoverFolder(ctx context.Context, o Options, w *folderSync, journal []stat
 				}
 			}
 			if found {
-				if err := tx.PutPair(w.st.ID, state.Pair{UID: e.UID, Key: e.Key, Flags: Synced(m.Flags)}); err != nil {
+				if err := tx.PutPair(w.st.ID, state.Pair{UID: e.UID, Key: e.Key, Flags: synced(m.Flags)}); err != nil {
 					return fmt.Errorf("recover %q: %w", w.name, err)
 				}
 				linked++

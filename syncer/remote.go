@@ -34,10 +34,10 @@ func init() {
 	}
 }
 
-// LettersOf converts IMAP flags to sorted Maildir letters; keywords other
+// lettersOf converts IMAP flags to sorted Maildir letters; keywords other
 // than $Forwarded are not synchronised and are dropped here (they stay on
 // the server untouched).
-func LettersOf(flags []imap.Flag) string {
+func lettersOf(flags []imap.Flag) string {
 	var b []byte
 	for _, f := range flags {
 		for k, l := range imapToLetter {
@@ -47,11 +47,11 @@ func LettersOf(flags []imap.Flag) string {
 		}
 	}
 	sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
-	return Synced(string(b))
+	return synced(string(b))
 }
 
-// FlagsOf converts Maildir letters to IMAP flags.
-func FlagsOf(letters string) []imap.Flag {
+// flagsOf converts Maildir letters to IMAP flags.
+func flagsOf(letters string) []imap.Flag {
 	var out []imap.Flag
 	for i := 0; i < len(letters); i++ {
 		if f, ok := letterToIMAP[letters[i]]; ok {
@@ -231,7 +231,7 @@ func readFlags(fc *imapclient.FetchCommand, sizes bool) (*flagListing, error) {
 		if uid == 0 || !items.gotFlags {
 			continue // an unsolicited FETCH (e.g. a flag change pushed by the server)
 		}
-		out.Flags[uid] = LettersOf(items.flags)
+		out.Flags[uid] = lettersOf(items.flags)
 		if sizes {
 			out.Sizes[uid] = items.size
 		}

@@ -22,7 +22,7 @@ import (
 // arrival is the local file a move-in takes from another folder.
 type arrival struct {
 	msg  maildir.Message
-	info LocalInfo
+	info localFile
 }
 
 // arrivalMeta fetches the identity (size, header) of the messages new on
@@ -101,7 +101,7 @@ func identifyMoves(group []*folderSync) map[*folderSync]map[string]arrival {
 			if !ok {
 				continue
 			}
-			li, err := ReadLocalInfo(m.Path(w.local))
+			li, err := readLocalFile(m.Path(w.local))
 			if err != nil {
 				continue // not matched: deleted here, downloaded there
 			}
@@ -197,7 +197,7 @@ func (r *headsRun) read(fc *imapclient.FetchCommand) error {
 			continue
 		}
 		u := uint32(buf.UID)
-		r.flags[u] = LettersOf(buf.Flags)
+		r.flags[u] = lettersOf(buf.Flags)
 		var hdr []byte
 		for _, b := range buf.BodySection {
 			hdr = b.Bytes

@@ -30,7 +30,7 @@ func (a *applier) append(acts []Action) error {
 		li, ok := a.w.localInfo[act.Key]
 		if !ok {
 			var err error
-			if li, err = ReadLocalInfo(m.Path(a.w.local)); err != nil {
+			if li, err = readLocalFile(m.Path(a.w.local)); err != nil {
 				return fmt.Errorf("read %s: %w", m.Name, err)
 			}
 		}
@@ -42,7 +42,7 @@ func (a *applier) append(acts []Action) error {
 			}
 			return err
 		}
-		cmd := a.c.Append(a.o.ns.toServer(a.w.name), li.CRLFSize, &imap.AppendOptions{Flags: FlagsOf(act.Flags), Time: li.Date})
+		cmd := a.c.Append(a.o.ns.toServer(a.w.name), li.CRLFSize, &imap.AppendOptions{Flags: flagsOf(act.Flags), Time: li.Date})
 		_, cerr := io.Copy(cmd, msgio.NewCRLFReader(f))
 		f.Close()
 		if err := cmd.Close(); cerr == nil {

@@ -64,10 +64,10 @@ func (a *applier) sendStores(acts []Action) []*imapclient.FetchCommand {
 		set := uidsOf(groups[k])
 		k.add, k.rm = without(k.add, drop), without(k.rm, drop)
 		if k.add != "" {
-			cmds = append(cmds, a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: FlagsOf(k.add)}, nil))
+			cmds = append(cmds, a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: flagsOf(k.add)}, nil))
 		}
 		if k.rm != "" {
-			cmds = append(cmds, a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsDel, Silent: true, Flags: FlagsOf(k.rm)}, nil))
+			cmds = append(cmds, a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsDel, Silent: true, Flags: flagsOf(k.rm)}, nil))
 		}
 	}
 	return cmds
@@ -79,7 +79,7 @@ func (a *applier) setLocalFlags(acts []Action) error {
 		if !ok {
 			continue
 		}
-		nm, err := a.w.local.SetFlags(m, WithLocalExtras(act.Flags, m.Flags))
+		nm, err := a.w.local.SetFlags(m, withLocalExtras(act.Flags, m.Flags))
 		if err != nil {
 			return fmt.Errorf("set flags of %s: %w", m.Name, err)
 		}

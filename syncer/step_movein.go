@@ -44,7 +44,7 @@ func (a *applier) moveIn(acts []Action) error {
 			return fmt.Errorf("move %s from %q: %w", m.Name, act.From, err)
 		}
 		failpoint.Hit("movein.after-rename")
-		if want := WithLocalExtras(act.Flags, m.Flags); want != to.Flags {
+		if want := withLocalExtras(act.Flags, m.Flags); want != to.Flags {
 			if _, err := a.w.local.SetFlags(to, want); err != nil {
 				return fmt.Errorf("set flags of %s: %w", to.Name, err)
 			}
