@@ -2,7 +2,7 @@
 // mpop and getmail6 against a private Dovecot and writes a markdown report
 // to bench/results/. See internal/bench.
 //
-//	go run ./cmd/mdsync-bench -mdsync bin/mdsync [-quick] [-runs 3] [-only sync,latency,pop,scale]
+//	go run ./cmd/mdsync-bench -mdsync bin/mdsync [-quick] [-runs 3] [-only sync,latency,watch,pop,scale]
 package main
 
 import (
@@ -25,7 +25,7 @@ func main() {
 		quick   = flag.Bool("quick", false, "small corpus and mbsync as the only IMAP peer (< 2 minutes)")
 		runs    = flag.Int("runs", 3, "runs per measurement; the table shows the median")
 		peers   = flag.String("peers", "", "comma-separated IMAP peers (default: mbsync in -quick, mbsync,offlineimap otherwise)")
-		only    = flag.String("only", "", "comma-separated sections to run: sync (1-5, 8, floors), latency (7), pop, scale (6); default all")
+		only    = flag.String("only", "", "comma-separated sections to run: sync (1-5, 8, floors), latency (7), watch (9), pop, scale (6); default all")
 		latency = flag.Duration("latency", 25*time.Millisecond, "one-way delay of the latency proxy (scenario 7)")
 		seed    = flag.Int64("seed", 20240501, "corpus seed")
 		out     = flag.String("out", "bench/results", "directory of the markdown report")

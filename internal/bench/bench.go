@@ -29,7 +29,7 @@ type Options struct {
 	Quick   bool            // small corpus, < 2 minutes
 	Runs    int             // repetitions per measurement (median), >= 3
 	Peers   []string        // IMAP peers: mbsync, offlineimap
-	Only    map[string]bool // sections to run (sync, latency, pop, scale); empty: all
+	Only    map[string]bool // sections to run (sync, latency, watch, pop, scale); empty: all
 	Latency time.Duration   // one-way delay of scenario 7
 	Seed    int64
 	OutDir  string // the markdown report goes here
@@ -110,6 +110,8 @@ type Bench struct {
 	// floorMsgs: the messages and flags scenario 5's server floor left on
 	// its user (nil: not known yet)
 	floorMsgs []folderUID
+	// watchRows: scenario 9 (watchSection)
+	watchRows []watchRow
 }
 
 // floorUser holds a clone of the corpus on which the server floors of
@@ -214,10 +216,10 @@ func Run(ctx context.Context, o Options) (reportPath string, err error) {
 		name string
 		f    func() error
 	}{
-		{"sync", b.syncSection}, {"pop", b.popSection}, {"scale", b.scaleSection},
+		{"sync", b.syncSection}, {"watch", b.watchSection}, {"pop", b.popSection}, {"scale", b.scaleSection},
 	}
 	for _, s := range sections {
-		if len(o.Only) > 0 && !o.Only[s.name] && !(s.name == "sync" && o.Only["latency"]) {
+		if len(o.Only) > 0 && !o.Only[s.name] && !(s.name == "sync" && (o.Only["latency"] || o.Only["watch"])) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
