@@ -2,17 +2,19 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 
 	"github.com/mdsync/mdsync/internal/testkit/dovecot"
 )
 
-// TestProgressOnATerminal: a first sync of a few thousand messages in a
+// TestProgressOnATerminal: a first sync of a thousand messages in a
 // pseudo-terminal draws a progress line; the same sync with its output in
 // a pipe draws none.
 func TestProgressOnATerminal(t *testing.T) {
@@ -21,10 +23,20 @@ func TestProgressOnATerminal(t *testing.T) {
 	}
 	d := dovecot.Start(t)
 	var msgs [][]byte
-	for i := 0; i < 3000; i++ {
+	const n = 1000
+	for i := 0; i < n; i++ {
 		msgs = append(msgs, dovecot.GenMessage(11, i, 4000))
 	}
-	tty := newAccount(t, d, "progtty")
+	// Through a proxy that holds each FETCH answer back a millisecond: the
+	// sync lasts seconds however fast the machine is, well past the delay
+	// before the progress line is drawn.
+	slow := dovecot.StartIMAPProxy(t, d.IMAPAddr(), dovecot.ProxyRules{ServerLine: func(line string) string {
+		if strings.Contains(line, " FETCH (") {
+			time.Sleep(time.Millisecond)
+		}
+		return line
+	}})
+	tty := newAccountAt(t, d, "progtty", slow.Port)
 	d.BulkLoad(t, tty.user, "INBOX", msgs)
 	cmd := exec.Command(binary, "--config", tty.conf, "sync")
 	f, err := pty.Start(cmd)
@@ -32,13 +44,15 @@ func TestProgressOnATerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
+	t0 := time.Now()
 	io.Copy(&out, f) // until the process ends (EIO on the pty)
+	t.Logf("sync took %v", time.Since(t0))
 	cmd.Wait()
 	f.Close()
 	if code := cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("exit %d\n%s", code, out.String())
 	}
-	if !strings.Contains(out.String(), "\r\x1b[Kt: ") || !strings.Contains(out.String(), "/3000 messages") {
+	if !strings.Contains(out.String(), "\r\x1b[Kt: ") || !strings.Contains(out.String(), fmt.Sprintf("/%d messages", n)) {
 		t.Errorf("no progress line on the terminal:\n%q", lastBytes(out.String(), 400))
 	}
 

@@ -12,11 +12,27 @@ import (
 	"github.com/mdsync/mdsync/syncer"
 )
 
+// channelJob is what one sync of a channel takes besides the config: the
+// switches of `mdsync sync` and what a watch pass narrows or reuses.
+type channelJob struct {
+	name       string
+	force      map[string]bool // --force-delete
+	redownload bool
+	only       []string // the folders to sync (nil: all)
+	debug      io.Writer
+	progress   *syncer.Progress // nil: none
+	// creds resolves the account's credentials (nil: credentials, once
+	// per run; watch keeps them for its lifetime)
+	creds func(key string, s *config.Server) (string, tokenFunc, error)
+	// log receives the engine's progress lines (nil: none)
+	log func(format string, args ...any)
+}
+
 // runChannel syncs one channel: the state it keeps forgotten first for
 // --redownload, its Maildir root checked against what the state knows,
-// then syncer.Run with the channel's options. force are the folders of
-// --force-delete, prog its progress counters (nil: none).
-func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, name string, force map[string]bool, redownload bool, debugW io.Writer, prog *syncer.Progress) targetResult {
+// then syncer.Run with the channel's options.
+func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, job channelJob) targetResult {
+	name := job.name
 	r := targetResult{Name: name, Kind: "channel", start: time.Now(), Counts: map[string]int{}}
 	ch := cfg.Channel[name]
 	acct := cfg.IMAP[ch.IMAP]
@@ -24,7 +40,7 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 	if err != nil {
 		return r.failed(err)
 	}
-	if redownload {
+	if job.redownload {
 		if !e.dryRun {
 			if err := forgetChannel(ctx, db, name); err != nil {
 				return r.failed(fmt.Errorf("forget the state of the channel: %w", err))
@@ -35,7 +51,11 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 	if err := checkRoot(cfg, cfg.Maildir[ch.Maildir], name, known); err != nil {
 		return r.failed(err)
 	}
-	pw, token, err := credentials(cfg, "imap."+ch.IMAP, &acct.Server)
+	creds := job.creds
+	if creds == nil {
+		creds = func(key string, s *config.Server) (string, tokenFunc, error) { return credentials(cfg, key, s) }
+	}
+	pw, token, err := creds("imap."+ch.IMAP, &acct.Server)
 	if err != nil {
 		return r.failed(err)
 	}
@@ -43,10 +63,12 @@ func runChannel(ctx context.Context, e *env, cfg *config.Config, db *state.DB, n
 	if err != nil {
 		return r.failed(err)
 	}
-	e.verbosef("channel %s: syncing %s@%s with %s", name, acct.User, acct.Addr(), store.Root())
-	o := options.Channel(cfg, name, pw, token, debugW)
-	o.Store, o.DB, o.DryRun, o.ForceDelete, o.Trace, o.Progress = store, db, e.dryRun, force, e.trace, prog
-	o.Log = func(format string, args ...any) { e.verbosef(format, args...) }
+	if job.log != nil {
+		job.log("channel %s: syncing %s@%s with %s", name, acct.User, acct.Addr(), store.Root())
+	}
+	o := options.Channel(cfg, name, pw, token, job.debug)
+	o.Store, o.DB, o.DryRun, o.ForceDelete, o.Trace, o.Progress = store, db, e.dryRun, job.force, e.trace, job.progress
+	o.Only, o.Log = job.only, job.log
 	res, err := syncer.Run(ctx, o)
 	if res != nil {
 		r.takeChannel(res, e.dryRun)

@@ -32,7 +32,8 @@ func (t *targets) run(ctx context.Context, e *env, channels, pops []string) []ta
 	for i, name := range channels {
 		g.Go(func() {
 			results[i] = withHooks(ctx, e, t.cfg, "channel", name, func() targetResult {
-				return runChannel(ctx, e, t.cfg, t.db, name, t.force, t.redownload[name], t.debug, t.prog.channel(name))
+				return runChannel(ctx, e, t.cfg, t.db, channelJob{name: name, force: t.force, redownload: t.redownload[name],
+					debug: t.debug, progress: t.prog.channel(name), log: e.verbosef})
 			})
 		})
 	}

@@ -8,11 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mdsync/mdsync/internal/app/options"
 	"github.com/mdsync/mdsync/internal/lock"
 	"github.com/mdsync/mdsync/internal/watch"
 	"github.com/mdsync/mdsync/state"
-	"github.com/mdsync/mdsync/syncer"
 )
 
 // pass runs one pass as `mdsync sync NAME` would, hooks included, with
@@ -51,10 +49,9 @@ func (s *watchSet) pass(ctx context.Context, p watch.Pass) (watch.PassResult, er
 		return s.channelPass(ctx, db, p.Target, only)
 	})
 	if ir, ok := interrupted(ctx); ok && !r.OK {
-		r.Error, r.temp = ir.Error(), true
+		r.Error, r.err, r.temp = ir.Error(), ir, true
 	}
-	counts, _ := json.Marshal(r.Counts)
-	_ = db.RecordTarget(context.WithoutCancel(ctx), state.Target{Name: r.Name, Kind: r.Kind, LastStart: r.start, LastEnd: r.end, OK: r.OK, Error: r.Error, Counts: string(counts)})
+	_ = recordTarget(ctx, db, r) // a pass that cannot say so still ran
 	s.last = r
 	if !r.OK {
 		return watch.PassResult{Counts: r.Counts, Temporary: r.temp}, errors.New(r.Error)
@@ -68,54 +65,15 @@ func (s *watchSet) pass(ctx context.Context, p watch.Pass) (watch.PassResult, er
 	return watch.PassResult{Counts: r.Counts}, nil
 }
 
-// channelPass syncs a channel (only some of its folders when only is not
-// nil) with the credentials resolved once for the watch.
+// channelPass syncs a channel as sync does (only some of its folders when
+// only is not nil), with the credentials resolved once for the watch; the
+// engine's progress lines only with -vv (-v is a line per pass).
 func (s *watchSet) channelPass(ctx context.Context, db *state.DB, name string, only []string) targetResult {
-	r := targetResult{Name: name, Kind: "channel", start: time.Now(), Counts: map[string]int{}}
-	fail := func(err error) targetResult {
-		r.Error, r.temp, r.end = err.Error(), isTemporary(err), time.Now()
-		return r
-	}
-	ch := s.cfg.Channel[name]
-	acct := s.cfg.IMAP[ch.IMAP]
-	_, known, err := db.Counts(ctx, name)
-	if err != nil {
-		return fail(err)
-	}
-	if err := checkRoot(s.cfg, s.cfg.Maildir[ch.Maildir], name, known); err != nil {
-		return fail(err)
-	}
-	pw, token, err := s.creds.get("imap."+ch.IMAP, &acct.Server)
-	if err != nil {
-		return fail(err)
-	}
-	store, err := openStore(s.cfg, ch.Maildir)
-	if err != nil {
-		return fail(err)
-	}
-	o := options.Channel(s.cfg, name, pw, token, s.debug)
-	o.Store, o.DB, o.Only, o.Trace = store, db, only, s.e.trace
+	job := channelJob{name: name, only: only, debug: s.debug, creds: s.creds.get}
 	if s.e.verbose >= 2 {
-		o.Log = func(format string, args ...any) { s.e.verbosef(format, args...) }
+		job.log = s.e.verbosef
 	}
-	res, err := syncer.Run(ctx, o)
-	if res != nil {
-		r.Counts = channelCounts(res)
-		for _, n := range res.Notes {
-			r.Notes = append(r.Notes, n.Text)
-			if n.Notice {
-				r.notices = append(r.notices, n.Text)
-			}
-		}
-		for _, a := range res.Arrived {
-			r.landed = append(r.landed, arrival{Folder: a.Folder, Path: a.Path})
-		}
-	}
-	if err != nil {
-		return fail(err)
-	}
-	r.OK, r.end = true, time.Now()
-	return r
+	return runChannel(ctx, s.e, s.cfg, db, job)
 }
 
 // passLine is the --json object of one pass (one per line).
@@ -177,7 +135,7 @@ func (s *watchSet) report(rep watch.Report) {
 		fmt.Fprintf(e.stdout, "pass %d %s %s %s (%s): %s (%v)\n", rep.Pass.Seq, r.Kind, r.Name, what, strings.Join(srcs, ", "), outcome, rep.Duration.Round(time.Millisecond))
 		return
 	}
-	if strings.HasPrefix(r.Error, "interrupted by ") {
+	if errors.As(r.err, new(interrupt)) {
 		return // being stopped is no failure of the pass
 	}
 	printResults(e, []targetResult{r})
