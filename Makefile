@@ -69,6 +69,7 @@ vet:
 
 fuzz:
 	$(GO) test -run x -fuzz FuzzPlanConverges -fuzztime 60s ./syncer/
+	$(GO) test -run x -fuzz FuzzServerMoves -fuzztime 30s ./syncer/
 	$(GO) test -run x -fuzz FuzzNameMapping -fuzztime 60s ./maildir/
 
 # The README's first command: a local demo against a bundled in-process

@@ -26,7 +26,7 @@ func (r *channelRun) choose(c0 *imapconn.Conn, remote []remoteFolder) ([]*folder
 		res.notice("folders = %q matches no folder on the server or in the maildir: nothing is synced", o.Folders)
 	}
 	all = followRenames(ctx, o, all, r.stFolders, rstat, delim, res)
-	all = slices.DeleteFunc(all, func(s folderSides) bool { return !o.only(s.Name) })
+	all = r.narrow(all, rstat)
 	all = r.dropLookalikes(all)
 	var works []*folderSync
 	for _, d := range planFolders(all, o.Create, o.Remove) {
@@ -72,6 +72,29 @@ func (r *channelRun) choose(c0 *imapconn.Conn, remote []remoteFolder) ([]*folder
 		r.byName[w.name] = w
 	}
 	return works, nil
+}
+
+// narrow keeps, in a run narrowed by Options.Only, the folders named and,
+// when one of them lost or received messages on the server, every other
+// folder that did (LIST-STATUS against the state): a move between any of
+// them is then followed as in a full run. A watch pass for the folder an
+// IDLE saw change would otherwise delete a moved message's file there and
+// download it again in the other folder's pass.
+func (r *channelRun) narrow(all []folderSides, rstat map[string]*imap.StatusData) []folderSides {
+	if r.o.Only == nil {
+		return all
+	}
+	moved := func(name string) bool {
+		src, dst := moveRolesOf(rstat[name], r.stFolders[name])
+		return src || dst
+	}
+	widen := false
+	for _, s := range all {
+		widen = widen || (r.o.only(s.Name) && moved(s.Name))
+	}
+	return slices.DeleteFunc(all, func(s folderSides) bool {
+		return !r.o.only(s.Name) && !(widen && moved(s.Name))
+	})
 }
 
 // sides tells, for every folder the patterns select, on which sides it is

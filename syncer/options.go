@@ -17,7 +17,8 @@ type Options struct {
 	Name    string   // the channel: owner of its state and journal
 	Folders []string // the folder patterns the channel syncs
 	// Only, if set, narrows the run to these folders (watch mode: the
-	// folders an event named); the others are left as they are.
+	// folders an event named) and those a server-side move may link them
+	// to (see channelRun.narrow); the others are left as they are.
 	Only   []string
 	Create Sides // where a folder new on the other side is created
 	Remove Sides // where a folder deleted on the other side is deleted

@@ -1,5 +1,10 @@
 package syncer
 
+import (
+	"github.com/emersion/go-imap/v2"
+	"github.com/mdsync/mdsync/state"
+)
+
 // route is how a changed folder is gathered, planned and applied.
 //
 //	route      taken when                               server side gathered    planned          applied
@@ -110,8 +115,15 @@ func routeOf(w *folderSync, role [2]bool, moves bool) route {
 // whether messages may have left a folder on the server (fewer messages
 // than were there plus those that arrived) and whether any arrived.
 func serverMoveRoles(w *folderSync) (src, dst bool) {
-	rs, st := w.rstat, w.st
-	if rs == nil || rs.NumMessages == nil || st.SyncedAt == 0 || w.in.RemoteUnchanged || rs.UIDValidity != st.UIDValidity || w.createRemote {
+	if w.in.RemoteUnchanged || w.createRemote {
+		return false, false
+	}
+	return moveRolesOf(w.rstat, w.st)
+}
+
+// moveRolesOf is serverMoveRoles from a folder's numbers alone.
+func moveRolesOf(rs *imap.StatusData, st *state.Folder) (src, dst bool) {
+	if rs == nil || rs.NumMessages == nil || st == nil || st.SyncedAt == 0 || rs.UIDValidity != st.UIDValidity {
 		return false, false
 	}
 	var arrived uint32

@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mdsync/mdsync/internal/testkit/dovecot"
+	"github.com/mdsync/mdsync/syncer"
 )
 
 // TestServerMoveFollowed: 50 messages moved on the server by another client
@@ -102,5 +103,43 @@ func TestServerMoveFollowed(t *testing.T) {
 	}
 	if res := e.mustRun(t); res.Fetched+res.Appended+res.DeletedLocal+res.Expunged+res.MovedLocally+res.FlagsServer+res.FlagsLocal != 0 {
 		t.Errorf("the run after: %+v", res)
+	}
+}
+
+// TestServerMoveInNarrowedRun: a run narrowed to one folder (a watch pass
+// for the folder an IDLE saw change) stays alone when no other folder
+// gained or lost messages; narrowed to the folder messages left, it takes
+// in the one they went to and follows the move: nothing is deleted or
+// downloaded.
+func TestServerMoveInNarrowedRun(t *testing.T) {
+	e := newEnv(t, "")
+	e.d.CreateFolder(t, user, "Archive")
+	e.d.CreateFolder(t, user, "Lists")
+	uids := e.appendMessages(t, "INBOX", 910, 20, 600, imap.FlagSeen)
+	e.appendMessages(t, "Lists", 911, 3, 600)
+	e.mustRun(t)
+	e.converged(t)
+	e.d.Append(t, user, "Lists", dovecot.GenMessage(912, 0, 600))
+	res, err := e.run(t, func(o *syncer.Options) { o.Only = []string{"Lists"} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Folders != 1 || res.Fetched != 1 {
+		t.Errorf("narrowed to Lists: folders %d, fetched %d, want 1 and 1", res.Folders, res.Fetched)
+	}
+	e.d.Move(t, user, "INBOX", "Archive", uids[:10]...)
+	res, err = e.run(t, func(o *syncer.Options) { o.Only = []string{"INBOX"} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Folders != 2 || res.MovedLocally != 10 || res.Fetched != 0 || res.DeletedLocal != 0 {
+		t.Errorf("narrowed to INBOX: folders %d, moved locally %d, fetched %d, deleted %d", res.Folders, res.MovedLocally, res.Fetched, res.DeletedLocal)
+	}
+	if bodies := bodyFetches(e.trace.String()); len(bodies) > 0 {
+		t.Errorf("bodies fetched: %q", bodies)
+	}
+	snap := e.converged(t)
+	if len(snap["INBOX"]) != 10 || len(snap["Archive"]) != 10 || len(snap["Lists"]) != 4 {
+		t.Errorf("after the narrowed runs: %s", summarize(snap))
 	}
 }
