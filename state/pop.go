@@ -6,12 +6,22 @@ import (
 	"time"
 )
 
+// POPStatus is what the state records of a POP message fetched. It is
+// stored as text: the values are part of the file format.
+type POPStatus string
+
+// The statuses of a fetched POP message.
+const (
+	POPDelivered POPStatus = "delivered" // in the Maildir, still on the server
+	POPDeleted   POPStatus = "deleted"   // in the Maildir and deleted from the server
+)
+
 // UIDL is what the state holds about one POP message.
 type UIDL struct {
 	UIDL         string
 	FirstSeen    time.Time
 	DeliveredKey string
-	Status       string // "delivered", "deleted"
+	Status       POPStatus
 }
 
 // POPSeen returns the UIDLs recorded for a POP account.
@@ -37,7 +47,7 @@ func (d *DB) POPSeen(ctx context.Context, account string) (map[string]UIDL, erro
 // POPRecord records a delivered POP message.
 func (t *Tx) POPRecord(account string, u UIDL) error {
 	if u.Status == "" {
-		u.Status = "delivered"
+		u.Status = POPDelivered
 	}
 	_, err := t.exec(`INSERT INTO pop_uidl(account, uidl, first_seen, delivered_key, status) VALUES(?,?,?,?,?)
 		ON CONFLICT(account, uidl) DO UPDATE SET delivered_key=excluded.delivered_key, status=excluded.status`,

@@ -133,7 +133,7 @@ func TestJournalAndPOP(t *testing.T) {
 		t.Fatalf("journal after done = %+v", j)
 	}
 	seen, _ := d.POPSeen(ctx, "isp")
-	if u := seen["u1"]; u.DeliveredKey != "k1" || !u.FirstSeen.Equal(now) || u.Status != "delivered" {
+	if u := seen["u1"]; u.DeliveredKey != "k1" || !u.FirstSeen.Equal(now) || u.Status != POPDelivered {
 		t.Fatalf("uidl = %+v", u)
 	}
 	tx, _ = d.Begin(ctx)

@@ -14,6 +14,10 @@ import (
 	"github.com/mdsync/mdsync/state"
 )
 
+// applier applies one folder's plan: it journals the intents (journal.go),
+// runs the steps (step_*.go) and records their outcomes (record.go). It
+// lives for one execute, on the goroutine that owns the folder; only the
+// fetch tails run beside it, and waitTails joins them.
 type applier struct {
 	ctx    context.Context
 	c      *imapconn.Conn // the lane's connection (nil: a plan of local changes)
@@ -36,9 +40,9 @@ type applier struct {
 	lastOp Op
 	// lastBatch: the fetch batch under way is the last
 	lastBatch bool
-	// lateSync: the caller fsyncs the folder's directories after the
+	// callerSyncs: the caller fsyncs the folder's directories after the
 	// steps, before it records their outcomes (executeLocal).
-	lateSync bool
+	callerSyncs bool
 	// asyncTail: fetch batches wait for their fsyncs and record their
 	// messages in the background (tails); waitTails before anything that
 	// reads the state of the folder.
@@ -53,7 +57,7 @@ type applier struct {
 // syncDirs makes the renames and deletions so far durable, unless the
 // caller does it later for several folders at once.
 func (a *applier) syncDirs() error {
-	if a.lateSync {
+	if a.callerSyncs {
 		return nil
 	}
 	return a.w.local.SyncDirs()

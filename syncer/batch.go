@@ -24,7 +24,7 @@ func executeLocal(ctx context.Context, o Options, ws []*folderSync, byName map[s
 			w.err = err
 			continue
 		}
-		a.lateSync = true
+		a.callerSyncs = true
 		items = append(items, &item{a: a, groups: groups})
 	}
 	if len(items) == 0 {

@@ -29,9 +29,11 @@ import (
 // backlog is fetched in journaled batches on a connection of its own).
 const prefetchMax = 2000
 
-// prefetched is a new message's body written (and being fsynced) in tmp/.
+// prefetched is a new message's body written (and being fsynced) in tmp/,
+// and what its pair will record.
 type prefetched struct {
-	delivered
+	fetched
+	d      *maildir.Delivery
 	synced chan error // the result of the fsync
 	waited bool
 	err    error
@@ -146,11 +148,11 @@ func (r *prefetchRun) deliver(o Options, w *folderSync, uid uint32, flags string
 	if err != nil {
 		return nil, err
 	}
-	d, err := deliverBody(w.local, Action{Op: OpFetch, UID: uid, Key: key, Flags: flags}, arrived, body)
+	d, f, err := deliverBody(w.local, Action{Op: OpFetch, UID: uid, Key: key, Flags: flags}, arrived, body)
 	if err != nil {
 		return nil, err
 	}
-	return &prefetched{delivered: d, synced: make(chan error, 1)}, nil
+	return &prefetched{fetched: f, d: d, synced: make(chan error, 1)}, nil
 }
 
 // take hands the prefetched bodies to the folder when its gather

@@ -153,12 +153,11 @@ func (a *applier) fetchBatch(acts []Action, ids []int64) error {
 			if !ok {
 				return nil // not asked for (or already delivered)
 			}
-			dv, err := deliverBody(a.w.local, act, arrived, body)
+			d, f, err := deliverBody(a.w.local, act, arrived, body)
 			if err != nil {
 				return err
 			}
 			delete(want, uid)
-			d, f := dv.d, dv.fetched
 			commits.Go(func() {
 				m, err := d.Commit()
 				mu.Lock()
@@ -236,11 +235,6 @@ func (a *applier) waitTails() error {
 	return a.tailErr
 }
 
-type delivered struct {
-	fetched
-	d *maildir.Delivery
-}
-
 type countingReader struct {
 	r   io.Reader
 	n   int64
@@ -263,7 +257,8 @@ var errBodyRead = errors.New("body not received whole")
 // act's key, to be committed with act's flags. The file's modification
 // time becomes the server's arrival date when known (mbsync's
 // CopyArrivalDate): mail readers sort "by date received" on it.
-func deliverBody(lf *maildir.Folder, act Action, arrived time.Time, body io.Reader) (delivered, error) {
+// It returns the delivery to commit and what its pair will record.
+func deliverBody(lf *maildir.Folder, act Action, arrived time.Time, body io.Reader) (*maildir.Delivery, fetched, error) {
 	o := maildir.DeliverOpts{Key: act.Key, TrustKey: true, NoDirSync: true, MTime: arrived}
 	if act.Flags == "" {
 		o.New = true // unread and unflagged: new/, as a mail client expects
@@ -272,26 +267,26 @@ func deliverBody(lf *maildir.Folder, act Action, arrived time.Time, body io.Read
 	}
 	d, err := lf.NewDelivery(o)
 	if err != nil {
-		return delivered{}, err
+		return nil, fetched{}, err
 	}
 	cr := &countingReader{r: body}
 	lw := msgio.NewLFWriter(d)
 	if _, err := io.Copy(lw, cr); err != nil {
 		d.Abort()
 		if cr.err != nil {
-			return delivered{}, fmt.Errorf("fetch uid %d: %w: %w", act.UID, errBodyRead, err)
+			return nil, fetched{}, fmt.Errorf("fetch uid %d: %w: %w", act.UID, errBodyRead, err)
 		}
-		return delivered{}, fmt.Errorf("fetch uid %d: %w", act.UID, err)
+		return nil, fetched{}, fmt.Errorf("fetch uid %d: %w", act.UID, err)
 	}
 	// A literal cut short by a closed connection reads as a clean EOF:
 	// never commit a partial body.
 	if lr, ok := body.(imap.LiteralReader); ok && cr.n != lr.Size() {
 		d.Abort()
-		return delivered{}, fmt.Errorf("fetch uid %d: %w: %d of %d bytes: %w", act.UID, errBodyRead, cr.n, lr.Size(), io.ErrUnexpectedEOF)
+		return nil, fetched{}, fmt.Errorf("fetch uid %d: %w: %d of %d bytes: %w", act.UID, errBodyRead, cr.n, lr.Size(), io.ErrUnexpectedEOF)
 	}
 	if err := lw.Flush(); err != nil {
 		d.Abort()
-		return delivered{}, err
+		return nil, fetched{}, err
 	}
-	return delivered{fetched{uid: act.UID, key: act.Key, flags: act.Flags, size: cr.n, fp: lw.Fingerprint(), msgid: lw.Header().MessageID(), head: lw.Header().HeadKey()}, d}, nil
+	return d, fetched{uid: act.UID, key: act.Key, flags: act.Flags, size: cr.n, fp: lw.Fingerprint(), msgid: lw.Header().MessageID(), head: lw.Header().HeadKey()}, nil
 }

@@ -50,7 +50,7 @@ func (f *Fetcher) dele(ctx context.Context, c *pop3.Client, msgs []srvMsg, seen 
 			return nil, fmt.Errorf("DELE %d (uidl %s): %w", m.id, m.uidl, pop3.Protocol.Classify(err))
 		}
 		failpoint.Hit("pop.after-dele")
-		u.Status = string(Deleted)
+		u.Status = state.POPDeleted
 		deleted = append(deleted, u)
 	}
 	if err := c.Quit(ctx); err != nil {

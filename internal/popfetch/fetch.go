@@ -102,7 +102,7 @@ func (f *Fetcher) fetchBatch(ctx context.Context, c *pop3.Client, folder *maildi
 			fatal = fmt.Errorf("fetch message %d (uidl %s): %w", m.id, m.uidl, err)
 			break
 		}
-		rec := state.UIDL{UIDL: m.uidl, FirstSeen: now, DeliveredKey: keys[i], Status: string(Delivered)}
+		rec := state.UIDL{UIDL: m.uidl, FirstSeen: now, DeliveredKey: keys[i], Status: state.POPDelivered}
 		commits.Go(func() {
 			m, err := d.Commit()
 			mu.Lock()

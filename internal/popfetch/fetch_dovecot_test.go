@@ -11,6 +11,7 @@ import (
 
 	"github.com/mdsync/mdsync/internal/mailnet"
 	"github.com/mdsync/mdsync/internal/testkit/dovecot"
+	"github.com/mdsync/mdsync/state"
 )
 
 const dovePass = "secret"
@@ -109,7 +110,7 @@ func TestDovecotDelete(t *testing.T) {
 			t.Errorf("server holds %d after after-fetch", n)
 		}
 		for u, s := range e.seen(t) {
-			if Status(s.Status) != Deleted {
+			if s.Status != state.POPDeleted {
 				t.Errorf("uidl %s status %q", u, s.Status)
 			}
 		}

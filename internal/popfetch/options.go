@@ -102,11 +102,3 @@ func (p DeletePolicy) deletes(firstSeen, now time.Time) bool {
 // afterFetch reports whether the messages a run fetches are deleted in the
 // same run.
 func (p DeletePolicy) afterFetch() bool { return p.Enabled && p.After <= 0 }
-
-// Status is what the state records of a fetched message.
-type Status string
-
-const (
-	Delivered Status = "delivered" // in the Maildir, still on the server
-	Deleted   Status = "deleted"   // in the Maildir and deleted from the server
-)

@@ -60,7 +60,7 @@ func (f *Fetcher) recover(ctx context.Context, folder *maildir.Folder, seen map[
 			return err
 		}
 		if found {
-			u := state.UIDL{UIDL: uidl, FirstSeen: now, DeliveredKey: e.Key, Status: string(Delivered)}
+			u := state.UIDL{UIDL: uidl, FirstSeen: now, DeliveredKey: e.Key, Status: state.POPDelivered}
 			if old, ok := seen[uidl]; ok {
 				u.FirstSeen = old.FirstSeen
 			}
