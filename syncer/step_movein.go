@@ -6,6 +6,7 @@ import (
 	"io/fs"
 
 	"github.com/mdsync/mdsync/internal/failpoint"
+	"github.com/mdsync/mdsync/maildir"
 	"github.com/mdsync/mdsync/state"
 )
 
@@ -27,10 +28,16 @@ func (a *applier) moveIn(acts []Action) error {
 			a.w.keepServerNumbers = true // the message is fetched next run
 			continue
 		}
-		m := a.w.arrivals[act.Key].msg // found when the move was matched
-		to, err := src.local.MoveTo(m, a.w.local)
+		// the file as found when the move was matched
+		m, renamed := a.w.arrivals[act.Key].msg, false
+		var to maildir.Message
+		err := fs.ErrNotExist
+		if m.Name != "" {
+			to, err = src.local.MoveTo(m, a.w.local)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
-			// renamed meanwhile (a mail reader marked it read)
+			// renamed meanwhile (a mail reader marked it read): its flags
+			// are the reader's, and the next run merges them
 			var found bool
 			if m, found, err = src.local.Lookup(act.Key); err == nil && !found {
 				a.w.keepServerNumbers = true // deleted meanwhile: the next run downloads it
@@ -39,12 +46,13 @@ func (a *applier) moveIn(acts []Action) error {
 			if err == nil {
 				to, err = src.local.MoveTo(m, a.w.local)
 			}
+			renamed = true
 		}
 		if err != nil {
 			return fmt.Errorf("move %s from %q: %w", m.Name, act.From, err)
 		}
 		failpoint.Hit("movein.after-rename")
-		if want := withLocalExtras(act.Flags, m.Flags); want != to.Flags {
+		if want := withLocalExtras(act.Flags, m.Flags); want != to.Flags && !renamed {
 			if _, err := a.w.local.SetFlags(to, want); err != nil {
 				return fmt.Errorf("set flags of %s: %w", to.Name, err)
 			}
