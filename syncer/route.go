@@ -122,8 +122,16 @@ func serverMoveRoles(w *folderSync) (src, dst bool) {
 }
 
 // moveRolesOf is serverMoveRoles from a folder's numbers alone.
+// A server folder never synced may only have received (a folder another
+// client made and filed messages into): all its messages are new.
 func moveRolesOf(rs *imap.StatusData, st *state.Folder) (src, dst bool) {
-	if rs == nil || rs.NumMessages == nil || st == nil || st.SyncedAt == 0 || rs.UIDValidity != st.UIDValidity {
+	if rs == nil || rs.NumMessages == nil {
+		return false, false
+	}
+	if st == nil || st.SyncedAt == 0 {
+		return false, *rs.NumMessages > 0
+	}
+	if rs.UIDValidity != st.UIDValidity {
 		return false, false
 	}
 	var arrived uint32

@@ -143,3 +143,28 @@ func TestServerMoveInNarrowedRun(t *testing.T) {
 		t.Errorf("after the narrowed runs: %s", summarize(snap))
 	}
 }
+
+// TestServerMoveIntoNewFolder: another client makes a folder and files
+// messages into it; the run creates the folder locally and moves the files
+// there instead of downloading them.
+func TestServerMoveIntoNewFolder(t *testing.T) {
+	e := newEnv(t, "")
+	uids := e.appendMessages(t, "INBOX", 920, 12, 600, imap.FlagSeen)
+	e.mustRun(t)
+	e.converged(t)
+	e.d.CreateFolder(t, user, "Receipts")
+	e.d.Move(t, user, "INBOX", "Receipts", uids[:5]...)
+	res := e.mustRun(t)
+	if res.Created != 1 || res.MovedLocally != 5 || res.Fetched != 0 || res.DeletedLocal != 0 {
+		t.Errorf("created %d, moved locally %d, fetched %d, deleted %d; want 1, 5, 0, 0", res.Created, res.MovedLocally, res.Fetched, res.DeletedLocal)
+	}
+	if bodies := bodyFetches(e.trace.String()); len(bodies) > 0 {
+		t.Errorf("bodies fetched: %q", bodies)
+	}
+	if snap := e.converged(t); len(snap["INBOX"]) != 7 || len(snap["Receipts"]) != 5 {
+		t.Errorf("after the move: %s", summarize(snap))
+	}
+	if res := e.mustRun(t); res.Fetched+res.MovedLocally+res.DeletedLocal+res.Appended != 0 {
+		t.Errorf("the run after: %+v", res)
+	}
+}
