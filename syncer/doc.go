@@ -43,6 +43,8 @@
 // recording its outcome), which writes only that folder's fields. A
 // connection worker's lane (lane.go) belongs to that worker alone: what one
 // folder sends ahead for the next goes on the lane, never into the next
-// folder. What folders share is shared through the Result (locked by
+// folder. Work on another folder's files (a move-in takes the file of the
+// folder a message left) goes through a maildir.Folder value of its own,
+// never the other folderSync's. What folders share is shared through the Result (locked by
 // Result.add), the connection pool (its own lock) and the state DB.
 package syncer

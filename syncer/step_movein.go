@@ -15,12 +15,19 @@ import (
 // planned flags, and becomes the pair of the message's new UID here; its
 // pair in the old folder goes. Nothing is downloaded. A file no longer
 // there is left to the next run (it downloads the message).
+//
+// The old folder's files are reached through a maildir.Folder of this
+// applier's own: the one of that folder's folderSync belongs to whichever
+// goroutine applies its plan, maybe at the same time (doc.go). Its listing
+// then misses these renames, which is why the old folder is listed again
+// next run (takeMoves).
 func (a *applier) moveIn(acts []Action) error {
 	type moved struct {
 		act  Action
 		from *folderSync
 	}
 	var done []moved
+	dirs := map[string]*maildir.Folder{} // the old folders, by name
 	failpoint.Hit("movein.after-journal")
 	for _, act := range acts {
 		src := a.byName[act.From]
@@ -28,23 +35,32 @@ func (a *applier) moveIn(acts []Action) error {
 			a.w.keepServerNumbers = true // the message is fetched next run
 			continue
 		}
+		from := dirs[act.From]
+		if from == nil {
+			var err error
+			if from, err = a.o.Store.Folder(act.From, src.delim); err != nil {
+				return fmt.Errorf("move from %q: %w", act.From, err)
+			}
+			from.DeferDirSync = true
+			dirs[act.From] = from
+		}
 		// the file as found when the move was matched
 		m, renamed := a.w.arrivals[act.Key].msg, false
 		var to maildir.Message
 		err := fs.ErrNotExist
 		if m.Name != "" {
-			to, err = src.local.MoveTo(m, a.w.local)
+			to, err = from.MoveTo(m, a.w.local)
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			// renamed meanwhile (a mail reader marked it read): its flags
 			// are the reader's, and the next run merges them
 			var found bool
-			if m, found, err = src.local.Lookup(act.Key); err == nil && !found {
+			if m, found, err = from.Lookup(act.Key); err == nil && !found {
 				a.w.keepServerNumbers = true // deleted meanwhile: the next run downloads it
 				continue
 			}
 			if err == nil {
-				to, err = src.local.MoveTo(m, a.w.local)
+				to, err = from.MoveTo(m, a.w.local)
 			}
 			renamed = true
 		}
@@ -62,8 +78,8 @@ func (a *applier) moveIn(acts []Action) error {
 	if err := a.syncDirs(); err != nil {
 		return err
 	}
-	for _, d := range done {
-		if err := d.from.local.SyncDirs(); err != nil {
+	for _, from := range dirs {
+		if err := from.SyncDirs(); err != nil {
 			return err
 		}
 	}
