@@ -228,8 +228,7 @@ func TestHostileFolderNames(t *testing.T) {
 }
 
 func testHostileFolderNames(t *testing.T, caps string) {
-	srv := imapfake.Start(t)
-	srv.Caps = caps
+	srv := imapfake.StartWith(t, func(s *imapfake.Server) { s.Caps = caps })
 	msgs := bodies(2, 300)
 	srv.AddMailbox("INBOX", msgs[0])
 	// name as LIST sends it (quoted, modified UTF-7) -> the decoded name the

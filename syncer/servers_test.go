@@ -16,10 +16,9 @@ import (
 // (Courier hands the connection to a new imapd) still syncs: the LIST goes
 // out only once the capabilities after the login are known.
 func TestNothingPipelinedBehindLoginUnannounced(t *testing.T) {
-	srv := imapfake.Start(t)
-	srv.Caps = "LIST-STATUS UIDPLUS"
-	srv.Greeting = "IDLE"
-	srv.DropAfterLogin = true
+	srv := imapfake.StartWith(t, func(s *imapfake.Server) {
+		s.Caps, s.Greeting, s.DropAfterLogin = "LIST-STATUS UIDPLUS", "IDLE", true
+	})
 	srv.AddMailbox("INBOX", body(1, 300), body(2, 300))
 	e := newFakeEnv(t, srv, "2s")
 	res := e.mustRun(t)
@@ -38,9 +37,9 @@ func TestNothingPipelinedBehindLoginUnannounced(t *testing.T) {
 // $Forwarded (GNU imap4d answers a STORE of it with BAD), a local P is
 // never sent: the folder syncs, and the flag stays on the local file.
 func TestPermanentFlagsRespected(t *testing.T) {
-	srv := imapfake.Start(t)
-	srv.Caps = "LIST-STATUS UIDPLUS"
-	srv.PermanentFlags = `\Answered \Flagged \Deleted \Seen \Draft`
+	srv := imapfake.StartWith(t, func(s *imapfake.Server) {
+		s.Caps, s.PermanentFlags = "LIST-STATUS UIDPLUS", `\Answered \Flagged \Deleted \Seen \Draft`
+	})
 	inbox := srv.AddMailbox("INBOX", body(1, 300), body(2, 300))
 	e := newFakeEnv(t, srv, "5s")
 	e.mustRun(t)

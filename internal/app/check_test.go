@@ -48,8 +48,7 @@ func TestCheckRejectsWhatSyncWould(t *testing.T) {
 // TestCheckBareServer: against a server with none of the extensions mdsync
 // uses, check says so in words (it printed "server has )").
 func TestCheckBareServer(t *testing.T) {
-	fake := imapfake.Start(t)
-	fake.Caps = "IDLE"
+	fake := imapfake.StartWith(t, func(s *imapfake.Server) { s.Caps = "IDLE" })
 	fake.AddMailbox("INBOX")
 	dir := t.TempDir()
 	conf := writeConfig(t, dir, fmt.Sprintf("state_dir = %q\n[imap.f]\nhost = \"127.0.0.1\"\nport = %d\ntls = \"none\"\nuser = \"u\"\npassword = \"p\"\n", filepath.Join(dir, "state"), fake.Port))

@@ -84,8 +84,7 @@ func TestAutoAuthAgainstServers(t *testing.T) {
 		t.Errorf("SASL-IR not used: the server asked for the response:\n%s", tr)
 	}
 
-	fake := imapfake.Start(t)
-	fake.Caps = "LIST-STATUS"
+	fake := imapfake.StartWith(t, func(s *imapfake.Server) { s.Caps = "LIST-STATUS" })
 	c, err = Dial(context.Background(), Options{Host: "127.0.0.1", Port: fake.Port, TLS: "none", User: user, Password: pass, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -95,9 +94,11 @@ func TestAutoAuthAgainstServers(t *testing.T) {
 		t.Errorf("mechanism %s against a server offering nothing, want LOGIN", c.Mechanism)
 	}
 
-	fake.Caps = "LOGINDISABLED"
+	// a server of its own: the first one's session may still be reading
+	// its settings
+	disabled := imapfake.StartWith(t, func(s *imapfake.Server) { s.Caps = "LOGINDISABLED" })
 	trace.Reset()
-	_, err = Dial(context.Background(), Options{Host: "127.0.0.1", Port: fake.Port, TLS: "none", User: user, Password: pass, Timeout: 10 * time.Second, Debug: &trace})
+	_, err = Dial(context.Background(), Options{Host: "127.0.0.1", Port: disabled.Port, TLS: "none", User: user, Password: pass, Timeout: 10 * time.Second, Debug: &trace})
 	if err == nil || !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "LOGINDISABLED") {
 		t.Errorf("LOGINDISABLED: %v", err)
 	}

@@ -16,8 +16,7 @@ import (
 
 // fakeServer starts an imapfake server with IDLE and an INBOX.
 func fakeServer(t *testing.T, caps string) *imapfake.Server {
-	s := imapfake.Start(t)
-	s.Caps = caps
+	s := imapfake.StartWith(t, func(s *imapfake.Server) { s.Caps = caps })
 	s.AddMailbox("INBOX", "Subject: one\r\n\r\nx\r\n")
 	return s
 }

@@ -122,13 +122,21 @@ type Server struct {
 }
 
 // Start starts a server that the test's cleanup stops.
-func Start(tb testing.TB) *Server {
+func Start(tb testing.TB) *Server { return StartWith(tb, nil) }
+
+// StartWith is Start with the server's settings (Caps, Greeting,
+// PermanentFlags, DropAfterLogin) set by set before it serves: set after,
+// they would race with the sessions that read them.
+func StartWith(tb testing.TB, set func(s *Server)) *Server {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	s := &Server{Port: ln.Addr().(*net.TCPAddr).Port, Caps: "LIST-STATUS UIDPLUS", ln: ln, conns: map[net.Conn]bool{}, bodies: map[string]int{}}
+	if set != nil {
+		set(s)
+	}
 	s.wg.Add(1)
 	go s.serve()
 	tb.Cleanup(s.Stop)
