@@ -75,25 +75,38 @@ func (r *channelRun) choose(c0 *imapconn.Conn, remote []remoteFolder) ([]*folder
 }
 
 // narrow keeps, in a run narrowed by Options.Only, the folders named and,
-// when one of them lost or received messages on the server, every other
-// folder that did (LIST-STATUS against the state): a move between any of
-// them is then followed as in a full run. A watch pass for the folder an
-// IDLE saw change would otherwise delete a moved message's file there and
-// download it again in the other folder's pass.
+// when a move on the server is possible (some folder lost messages and
+// another received some, by LIST-STATUS against the state) and a named
+// folder is one of them, every folder that lost or received messages: a
+// move between any of them is then followed as in a full run. A watch pass
+// for the folder an IDLE saw change would otherwise delete a moved
+// message's file there and download it again in the other folder's pass.
 func (r *channelRun) narrow(all []folderSides, rstat map[string]*imap.StatusData) []folderSides {
 	if r.o.Only == nil {
 		return all
 	}
-	moved := func(name string) bool {
-		src, dst := moveRolesOf(rstat[name], r.stFolders[name])
-		return src || dst
-	}
-	widen := false
+	roles := make(map[string][2]bool, len(all))
+	srcs, dsts := 0, 0
+	named := false
 	for _, s := range all {
-		widen = widen || (r.o.only(s.Name) && moved(s.Name))
+		src, dst := moveRolesOf(rstat[s.Name], r.stFolders[s.Name])
+		if !src && !dst {
+			continue
+		}
+		roles[s.Name] = [2]bool{src, dst}
+		if src {
+			srcs++
+		}
+		if dst {
+			dsts++
+		}
+		named = named || r.o.only(s.Name)
 	}
+	// two different folders, one that lost and one that received
+	widen := named && srcs > 0 && dsts > 0 && len(roles) > 1
 	return slices.DeleteFunc(all, func(s folderSides) bool {
-		return !r.o.only(s.Name) && !(widen && moved(s.Name))
+		_, moving := roles[s.Name]
+		return !r.o.only(s.Name) && !(widen && moving)
 	})
 }
 

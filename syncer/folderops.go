@@ -70,15 +70,7 @@ func removeFolder(ctx context.Context, c *imapconn.Conn, o Options, act Action, 
 		os.Remove(filepath.Join(lf.Path(), "maildirfolder"))
 		os.Remove(lf.Path()) // stays when it holds sub-folders
 	}
-	tx, err := o.DB.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := tx.DeleteFolder(st.ID); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return forgetFolder(ctx, o.DB, st)
 }
 
 // followRenames renames locally the folders the server renamed

@@ -64,7 +64,10 @@ func askRemote(c *imapconn.Conn, o Options, w *folderSync, condstore, prefetch b
 	st := w.st
 	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
 	a := remoteAsk{sel: c.Select(o.ns.toServer(w.name), &imap.SelectOptions{ReadOnly: o.DryRun, CondStore: condstore})}
-	heads := w.noPrefetch && w.rstat != nil && uint32(w.rstat.UIDNext) > st.UIDNext && st.UIDNext > 0 && !o.DryRun
+	// a folder that may have received moved messages needs their headers
+	// (arrivalMeta): asked in this round trip when not their bodies, so that
+	// the pipeline never has to leave it to a worker for them
+	heads := !prefetch && w.serverMoveDst && w.rstat != nil && uint32(w.rstat.UIDNext) > st.UIDNext && st.UIDNext > 0
 	if condstore && st.HighestModSeq != 0 && st.SyncedAt > 0 {
 		switch {
 		case !prefetch && !heads:

@@ -271,6 +271,20 @@ type remoteMeta struct {
 	BodySize  int64  // Size less the header block
 }
 
+// metaOf is what a FETCH of RFC822.SIZE and BODY.PEEK[HEADER] tells of a
+// message.
+func metaOf(buf *imapclient.FetchMessageBuffer) remoteMeta {
+	var hdr []byte
+	for _, b := range buf.BodySection {
+		hdr = b.Bytes
+	}
+	rm := remoteMeta{Size: buf.RFC822Size, MessageID: msgio.HeaderValue(hdr, "Message-Id")}
+	if len(hdr) > 0 {
+		rm.HeadKey, rm.BodySize = msgio.HeadKey(hdr), buf.RFC822Size-int64(len(hdr))
+	}
+	return rm
+}
+
 // fetchMeta fetches the size and the header block of some messages.
 func fetchMeta(c *imapconn.Conn, uids []uint32) (map[uint32]remoteMeta, error) {
 	out := map[uint32]remoteMeta{}
@@ -291,15 +305,7 @@ func fetchMeta(c *imapconn.Conn, uids []uint32) (map[uint32]remoteMeta, error) {
 			if buf.UID == 0 {
 				continue
 			}
-			var hdr []byte
-			for _, b := range buf.BodySection {
-				hdr = b.Bytes
-			}
-			rm := remoteMeta{Size: buf.RFC822Size, MessageID: msgio.HeaderValue(hdr, "Message-Id")}
-			if len(hdr) > 0 {
-				rm.HeadKey, rm.BodySize = msgio.HeadKey(hdr), buf.RFC822Size-int64(len(hdr))
-			}
-			out[uint32(buf.UID)] = rm
+			out[uint32(buf.UID)] = metaOf(buf)
 		}
 		if err := fc.Close(); err != nil {
 			return nil, fmt.Errorf("fetch message headers: %w", err)

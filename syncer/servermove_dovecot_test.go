@@ -1,6 +1,7 @@
 package syncer_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -120,6 +121,7 @@ func TestServerMoveInNarrowedRun(t *testing.T) {
 	e.mustRun(t)
 	e.converged(t)
 	e.d.Append(t, user, "Lists", dovecot.GenMessage(912, 0, 600))
+	e.d.Append(t, user, "Archive", dovecot.GenMessage(913, 0, 600)) // new mail elsewhere is no move
 	res, err := e.run(t, func(o *syncer.Options) { o.Only = []string{"Lists"} })
 	if err != nil {
 		t.Fatal(err)
@@ -132,14 +134,15 @@ func TestServerMoveInNarrowedRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Folders != 2 || res.MovedLocally != 10 || res.Fetched != 0 || res.DeletedLocal != 0 {
-		t.Errorf("narrowed to INBOX: folders %d, moved locally %d, fetched %d, deleted %d", res.Folders, res.MovedLocally, res.Fetched, res.DeletedLocal)
+	if res.Folders != 2 || res.MovedLocally != 10 || res.Fetched != 1 || res.DeletedLocal != 0 {
+		t.Errorf("narrowed to INBOX: folders %d, moved locally %d, fetched %d, deleted %d; want 2, 10, 1 (Archive's new mail), 0", res.Folders, res.MovedLocally, res.Fetched, res.DeletedLocal)
 	}
-	if bodies := bodyFetches(e.trace.String()); len(bodies) > 0 {
-		t.Errorf("bodies fetched: %q", bodies)
+	// one body: Archive's new mail, its first message (UID 1)
+	if bodies := bodyFetches(e.trace.String()); len(bodies) != 1 || !strings.Contains(bodies[0], "UID FETCH 1 (") {
+		t.Errorf("bodies fetched: %q, want Archive's new message alone", bodies)
 	}
 	snap := e.converged(t)
-	if len(snap["INBOX"]) != 10 || len(snap["Archive"]) != 10 || len(snap["Lists"]) != 4 {
+	if len(snap["INBOX"]) != 10 || len(snap["Archive"]) != 11 || len(snap["Lists"]) != 4 {
 		t.Errorf("after the narrowed runs: %s", summarize(snap))
 	}
 }
@@ -166,5 +169,53 @@ func TestServerMoveIntoNewFolder(t *testing.T) {
 	}
 	if res := e.mustRun(t); res.Fetched+res.MovedLocally+res.DeletedLocal+res.Appended != 0 {
 		t.Errorf("the run after: %+v", res)
+	}
+}
+
+// TestServerMoveWithNewMailToo: when the folder the messages left also
+// received mail, the moved ones' bodies may come with the pipeline's
+// prefetch, but their identity is read from those bodies and the local
+// files are still moved, under their keys, not stored twice.
+func TestServerMoveWithNewMailToo(t *testing.T) {
+	e := newEnv(t, "")
+	e.d.CreateFolder(t, user, "Archive")
+	uids := e.appendMessages(t, "INBOX", 930, 12, 600, imap.FlagSeen)
+	e.appendMessages(t, "Archive", 931, 2, 600)
+	e.mustRun(t)
+	e.converged(t)
+	keys := func(folder string) map[string]bool {
+		out := map[string]bool{}
+		for _, sub := range []string{"cur", "new"} {
+			ents, _ := os.ReadDir(filepath.Join(e.root, folder, sub))
+			for _, de := range ents {
+				k, _, _ := strings.Cut(de.Name(), ":")
+				out[k] = true
+			}
+		}
+		return out
+	}
+	before := keys("INBOX")
+	e.d.Move(t, user, "INBOX", "Archive", uids[:5]...)
+	e.d.Append(t, user, "INBOX", dovecot.GenMessage(932, 0, 600))
+	res := e.mustRun(t)
+	if res.MovedLocally != 5 || res.Fetched != 1 || res.DeletedLocal != 0 {
+		t.Errorf("moved locally %d, fetched %d, deleted %d; want 5, 1, 0", res.MovedLocally, res.Fetched, res.DeletedLocal)
+	}
+	// the path under test: Archive's new messages (UIDs 3 to 7) came as
+	// prefetched bodies
+	if bodies := fmt.Sprint(bodyFetches(e.trace.String())); !strings.Contains(bodies, "UID FETCH 3:7 (") {
+		t.Errorf("the moved messages were not prefetched; the test does not test that path: %s", bodies)
+	}
+	kept := 0
+	for k := range keys("Archive") {
+		if before[k] {
+			kept++
+		}
+	}
+	if kept != 5 {
+		t.Errorf("%d of INBOX's files are in Archive under their keys, want 5", kept)
+	}
+	if snap := e.converged(t); len(snap["INBOX"]) != 8 || len(snap["Archive"]) != 7 {
+		t.Errorf("after the move: %s", summarize(snap))
 	}
 }

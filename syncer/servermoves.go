@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"fmt"
+	"os"
 	"sort"
 
 	"github.com/emersion/go-imap/v2"
@@ -9,6 +10,7 @@ import (
 	"github.com/mdsync/mdsync/internal/imapconn"
 	"github.com/mdsync/mdsync/internal/msgio"
 	"github.com/mdsync/mdsync/maildir"
+	"github.com/mdsync/mdsync/state"
 )
 
 // A message moved on the server, by another client, from one folder of the
@@ -19,10 +21,25 @@ import (
 // gone ones' read from their local files (identifyMoves), and the planner
 // pairs them (serverMoves in plan.go).
 
-// arrival is the local file a move-in takes from another folder.
+// arrival is the local file a move-in takes from another folder, and its
+// pair there (whose fingerprint and Message-ID the new pair keeps).
 type arrival struct {
 	msg  maildir.Message
-	info localFile
+	pair state.Pair
+}
+
+// fileHeadKey is the header key of a local file, from its header alone.
+func fileHeadKey(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h, err := msgio.ReadHeader(f)
+	if err != nil {
+		return "", err
+	}
+	return h.HeadKey(), nil
 }
 
 // arrivalMeta fetches the identity (size, header) of the messages new on
@@ -101,8 +118,8 @@ func identifyMoves(group []*folderSync) map[*folderSync]map[string]arrival {
 			if !ok {
 				continue
 			}
-			li, err := readLocalFile(m.Path(w.local))
-			if err != nil {
+			head, err := fileHeadKey(m.Path(w.local))
+			if err != nil || head == "" {
 				continue // not matched: deleted here, downloaded there
 			}
 			if in.Gone == nil {
@@ -110,11 +127,11 @@ func identifyMoves(group []*folderSync) map[*folderSync]map[string]arrival {
 			}
 			// the pair's size is the server's (the file may have gained a
 			// field another tool added)
-			in.Gone[p.Key] = Identity{MessageID: p.MessageID, Size: p.Size, HeadKey: li.HeadKey}
+			in.Gone[p.Key] = Identity{MessageID: p.MessageID, Size: p.Size, HeadKey: head}
 			if files[w] == nil {
 				files[w] = map[string]arrival{}
 			}
-			files[w][p.Key] = arrival{msg: m, info: li}
+			files[w][p.Key] = arrival{msg: m, pair: p}
 		}
 	}
 	return files
@@ -198,15 +215,7 @@ func (r *headsRun) read(fc *imapclient.FetchCommand) error {
 		}
 		u := uint32(buf.UID)
 		r.flags[u] = lettersOf(buf.Flags)
-		var hdr []byte
-		for _, b := range buf.BodySection {
-			hdr = b.Bytes
-		}
-		rm := remoteMeta{Size: buf.RFC822Size, MessageID: msgio.HeaderValue(hdr, "Message-Id")}
-		if len(hdr) > 0 {
-			rm.HeadKey, rm.BodySize = msgio.HeadKey(hdr), buf.RFC822Size-int64(len(hdr))
-		}
-		r.meta[u] = rm
+		r.meta[u] = metaOf(buf)
 	}
 	if err := fc.Close(); err != nil {
 		return fmt.Errorf("fetch new messages' headers: %w", err)

@@ -97,7 +97,7 @@ func (a *applier) moveIn(acts []Action) error {
 			}
 			p := a.pairMeta(act.UID, act.Key, act.Flags)
 			if in, ok := a.w.arrivals[act.Key]; ok {
-				p.Fingerprint, p.MessageID = in.info.Fingerprint, in.info.MessageID
+				p.Fingerprint, p.MessageID = in.pair.Fingerprint, in.pair.MessageID
 			}
 			if stores[act.UID] {
 				p.Flags = act.Base // the store that follows records the merge

@@ -762,11 +762,21 @@ func (c *cell) median() (time.Duration, bool) {
 	if len(ds) == 0 {
 		return 0, false
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	if len(ds)%2 == 1 {
-		return ds[len(ds)/2], true
+	return median(ds), true
+}
+
+// median of durations (0 for none); of an even number, the mean of the
+// middle two.
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
 	}
-	return (ds[len(ds)/2-1] + ds[len(ds)/2]) / 2, true
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // maxRSS over all runs (failed ones included: memory is memory), in KB.

@@ -45,7 +45,7 @@ func (b *Bench) watchSection() error {
 		if m := t.Run(b.ctx, l.port); m.Err != nil {
 			return fmt.Errorf("initial sync for watch: %w", m.Err)
 		}
-		arrive, change, err := b.watchLatencies(t, l.port, l.addr)
+		arrive, change, err := b.watchLatencies(t, i, l.port, l.addr)
 		if err != nil {
 			b.notes = append(b.notes, fmt.Sprintf("scenario 9 (%s): %v", l.title, err))
 			continue
@@ -104,7 +104,7 @@ func (b *Bench) watchMsg(link, n int) MsgSpec {
 // watchLatencies runs `mdsync watch` for t and measures, five times each,
 // a server APPEND to INBOX until its file is in the Maildir, and a local
 // rename that flags a message until the server has the flag.
-func (b *Bench) watchLatencies(t *Tool, port int, addr string) (arrive, change []time.Duration, err error) {
+func (b *Bench) watchLatencies(t *Tool, link, port int, addr string) (arrive, change []time.Duration, err error) {
 	conf, err := t.config(port)
 	if err != nil {
 		return nil, nil, err
@@ -144,7 +144,7 @@ func (b *Bench) watchLatencies(t *Tool, port int, addr string) (arrive, change [
 	for n := 0; n < 5; n++ {
 		before := countFiles(inbox)
 		t0 := time.Now()
-		if err := b.srv.appendNew(t.User, []string{"INBOX"}, [][]MsgSpec{{b.watchMsg(port%1000, n)}}); err != nil {
+		if err := b.srv.appendNew(t.User, []string{"INBOX"}, [][]MsgSpec{{b.watchMsg(link, n)}}); err != nil {
 			return nil, nil, err
 		}
 		if !waitFor(20*time.Second, func() bool { return countFiles(inbox) > before }) {
@@ -214,13 +214,4 @@ func countFiles(folder string) int {
 		n += len(ents)
 	}
 	return n
-}
-
-func median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
 }

@@ -2,6 +2,7 @@ package msgio
 
 import (
 	"bytes"
+	"io"
 	"net/mail"
 	"strings"
 	"time"
@@ -27,6 +28,24 @@ func (s *Header) Write(p []byte) {
 	} else if len(s.buf) > 64<<10 {
 		s.buf, s.done = s.buf[:64<<10], true
 	}
+}
+
+// ReadHeader reads r up to the end of its header block (at most 64 KiB),
+// not the body.
+func ReadHeader(r io.Reader) (*Header, error) {
+	h := &Header{}
+	buf := make([]byte, 8<<10)
+	for !h.done {
+		n, err := r.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
 }
 
 // HeadKey returns the headKey of the header block, or "" when the header

@@ -2,6 +2,8 @@ package msgio
 
 import (
 	"bytes"
+	"io"
+	"strings"
 	"testing"
 )
 
@@ -72,4 +74,50 @@ func TestBodyTee(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReadHeader: ReadHeader stops at the end of the header block, with LF
+// or CRLF endings, and gives the same key as the whole message would; a
+// header cut short by the end of the file is not complete (no key).
+func TestReadHeader(t *testing.T) {
+	hdr := "From: a@example.org\nSubject: s\nX-TUID: q\n\n"
+	tests := []struct {
+		name, msg string
+		complete  bool
+	}{
+		{"LF", hdr + "body\n", true},
+		{"CRLF", strings.ReplaceAll(hdr, "\n", "\r\n") + "body\r\n", true},
+		{"header only", hdr, true},
+		{"cut short", "From: a@example.org\nSubject: s", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &countingReader{r: strings.NewReader(tc.msg + strings.Repeat("x", 100<<10))}
+			h, err := ReadHeader(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := h.HeadKey()
+			if tc.complete && got != HeadKey([]byte(hdr)) {
+				t.Errorf("key %q, want the header's %q", got, HeadKey([]byte(hdr)))
+			}
+			if !tc.complete && got != "" {
+				t.Errorf("an incomplete header has key %q", got)
+			}
+			if tc.complete && r.n > 16<<10 {
+				t.Errorf("read %d bytes: the body was read too", r.n)
+			}
+		})
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
